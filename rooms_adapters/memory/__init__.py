@@ -1,0 +1,1 @@
+"""In-memory adapters: the full set, for tests and the simulator."""

@@ -1,0 +1,77 @@
+"""The committed state of the in-memory storage: what a database would hold on disk.
+
+Only :class:`rooms_adapters.memory.uow.InMemoryUnitOfWork` writes here, at commit, while
+holding ``lock``; units of work therefore serialise like SERIALIZABLE transactions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from rooms_core.ledger import JournalEntry
+from rooms_core.models import AuditRecord, Bet, Deposit, OutboxMessage, User, Withdrawal
+from rooms_core.ports.clock import Clock
+from rooms_core.room import Room
+
+
+@dataclass(slots=True)
+class RewardRow:
+    referrer_id: int
+    level: int
+    amount: int
+    room_id: int
+    bet_id: int
+
+
+@dataclass
+class InMemoryStore:
+    clock: Clock
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    sequences: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+    users: dict[int, User] = field(default_factory=dict)
+    user_by_telegram: dict[int, int] = field(default_factory=dict)
+    user_by_code: dict[str, int] = field(default_factory=dict)
+    user_by_address: dict[str, int] = field(default_factory=dict)
+    referred: dict[int, list[int]] = field(default_factory=lambda: defaultdict(list))
+
+    rooms: dict[int, Room] = field(default_factory=dict)
+
+    bets: dict[int, Bet] = field(default_factory=dict)
+    bet_by_user_room: dict[tuple[int, int], int] = field(default_factory=dict)
+    bets_by_room: dict[int, list[int]] = field(default_factory=lambda: defaultdict(list))
+    bets_by_user: dict[int, list[int]] = field(default_factory=lambda: defaultdict(list))
+
+    balances: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    entries: dict[str, JournalEntry] = field(default_factory=dict)
+    entries_by_account: dict[str, list[JournalEntry]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+
+    rewards: list[RewardRow] = field(default_factory=list)
+    earnings: dict[tuple[int, int], int] = field(default_factory=lambda: defaultdict(int))
+
+    outbox: dict[int, OutboxMessage] = field(default_factory=dict)
+    outbox_pending: dict[int, None] = field(default_factory=dict)  # insertion-ordered set
+    outbox_dedupe: set[str] = field(default_factory=set)
+
+    audit: list[AuditRecord] = field(default_factory=list)
+    idempotency: dict[str, str] = field(default_factory=dict)
+    deposits: dict[tuple[str, str, int], Deposit] = field(default_factory=dict)
+    cursors: dict[str, str] = field(default_factory=dict)
+    withdrawals: dict[int, Withdrawal] = field(default_factory=dict)
+
+    def next_id(self, sequence: str) -> int:
+        """Like a database sequence: never reused, even by a rolled-back transaction."""
+        self.sequences[sequence] += 1
+        return self.sequences[sequence]
+
+    def recomputed_balances(self) -> dict[str, int]:
+        """Balances summed from every posting, to check the cached ``balances`` against."""
+        sums: dict[str, int] = defaultdict(int)
+        for entry in self.entries.values():
+            for posting in entry.postings:
+                sums[posting.account] += posting.amount
+        return dict(sums)

@@ -1,0 +1,81 @@
+"""The hash-chained audit log: each record holds the hash of the previous one, so changing or
+removing any committed record breaks every hash after it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from returns.result import Failure, Result, Success
+
+from rooms_core.errors import DomainError
+from rooms_core.models import AuditRecord
+
+GENESIS_HASH = "0" * 64
+
+
+@dataclass(frozen=True, slots=True)
+class AuditChainBroken(DomainError):
+    seq: int
+    reason: str
+
+    @property
+    def message(self) -> str:
+        return f"audit chain broken at record {self.seq}: {self.reason}"
+
+
+def record_hash(
+    seq: int,
+    at: datetime,
+    actor: str,
+    action: str,
+    details: dict[str, str | int | None],
+    prev_hash: str,
+) -> str:
+    """SHA-256 over a canonical JSON form of the record and the previous hash."""
+    body = json.dumps(
+        [seq, at.isoformat(), actor, action, details, prev_hash],
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=True,
+    )
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def make_record(
+    seq: int,
+    at: datetime,
+    actor: str,
+    action: str,
+    details: dict[str, str | int | None],
+    prev_hash: str,
+) -> AuditRecord:
+    return AuditRecord.model_construct(
+        seq=seq,
+        at=at,
+        actor=actor,
+        action=action,
+        details=details,
+        prev_hash=prev_hash,
+        hash=record_hash(seq, at, actor, action, details, prev_hash),
+    )
+
+
+def verify_chain(
+    records: Iterable[AuditRecord], prev_hash: str = GENESIS_HASH, prev_seq: int = 0
+) -> Result[int, AuditChainBroken]:
+    """Check every link; ``Success(n)`` with the number of records checked."""
+    count = 0
+    for r in records:
+        if r.seq != prev_seq + 1:
+            return Failure(AuditChainBroken(r.seq, f"expected seq {prev_seq + 1}"))
+        if r.prev_hash != prev_hash:
+            return Failure(AuditChainBroken(r.seq, "previous hash does not match"))
+        if r.hash != record_hash(r.seq, r.at, r.actor, r.action, r.details, r.prev_hash):
+            return Failure(AuditChainBroken(r.seq, "record was altered"))
+        prev_hash, prev_seq = r.hash, r.seq
+        count += 1
+    return Success(count)

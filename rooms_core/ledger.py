@@ -1,0 +1,117 @@
+"""Double-entry ledger rules (TigerBeetle's model: accounts and balanced entries).
+
+Every balance change is a :class:`JournalEntry` whose postings sum to zero. Its ``key`` is
+the idempotency key: posting the same key twice is a no-op. An account's balance is the
+sum of its postings. Sign convention: a positive balance is money the platform holds for
+that account; the ``external:*`` accounts mirror the outside world and go negative as
+money comes in, so the whole ledger always sums to exactly zero.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterable
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, model_validator
+
+PROTOCOL_FEE_SHARDS = 8
+"""The protocol fee and dust accounts are split into shards, summed on read, so that
+settlements of different rooms do not queue behind one hot row (RULES 8)."""
+
+
+class EntryKind(StrEnum):
+    DEPOSIT = "DEPOSIT"
+    BET = "BET"
+    SETTLEMENT = "SETTLEMENT"
+    REFUND = "REFUND"
+    WITHDRAWAL_RESERVE = "WITHDRAWAL_RESERVE"
+    WITHDRAWAL_COMPLETE = "WITHDRAWAL_COMPLETE"
+    WITHDRAWAL_RELEASE = "WITHDRAWAL_RELEASE"
+
+
+def user_account(user_id: int) -> str:
+    return f"user:{user_id}"
+
+
+def escrow_account(room_id: int) -> str:
+    return f"escrow:{room_id}"
+
+
+def _shard(room_id: int) -> int:
+    return zlib.crc32(str(room_id).encode()) % PROTOCOL_FEE_SHARDS
+
+
+def protocol_fee_account(room_id: int) -> str:
+    return f"protocol:fees:{_shard(room_id)}"
+
+
+def protocol_dust_account(room_id: int) -> str:
+    return f"protocol:dust:{_shard(room_id)}"
+
+
+PROTOCOL_FEE_ACCOUNTS = tuple(f"protocol:fees:{i}" for i in range(PROTOCOL_FEE_SHARDS))
+PROTOCOL_DUST_ACCOUNTS = tuple(f"protocol:dust:{i}" for i in range(PROTOCOL_FEE_SHARDS))
+EXTERNAL_DEPOSITS = "external:deposits"
+EXTERNAL_WITHDRAWALS = "external:withdrawals"
+PENDING_WITHDRAWALS = "pending:withdrawals"
+
+
+def may_go_negative(account: str) -> bool:
+    """Only the mirrors of the outside world may hold a negative balance."""
+    return account.startswith("external:")
+
+
+class Posting(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    account: str
+    amount: int  # signed lamports; the postings of an entry sum to zero
+
+
+class JournalEntry(BaseModel):
+    """A balanced, atomic batch of postings, identified by its idempotency key."""
+
+    model_config = ConfigDict(frozen=True)
+
+    key: str
+    kind: EntryKind
+    at: datetime
+    postings: tuple[Posting, ...]
+    memo: str = ""
+
+    @model_validator(mode="after")
+    def _balanced(self) -> JournalEntry:
+        if not self.postings:
+            raise ValueError("a journal entry needs postings")
+        if sum(p.amount for p in self.postings) != 0:
+            raise ValueError(f"entry {self.key} does not sum to zero")
+        return self
+
+    @classmethod
+    def transfer(
+        cls, key: str, kind: EntryKind, at: datetime, debit: str, credit: str, amount: int
+    ) -> JournalEntry:
+        """Move ``amount`` from ``debit`` to ``credit``."""
+        return cls.model_construct(
+            key=key,
+            kind=kind,
+            at=at,
+            postings=(
+                Posting.model_construct(account=debit, amount=-amount),
+                Posting.model_construct(account=credit, amount=amount),
+            ),
+            memo="",
+        )
+
+    def net_by_account(self) -> dict[str, int]:
+        """Postings folded per account (an entry may touch one account twice)."""
+        net: dict[str, int] = {}
+        for p in self.postings:
+            net[p.account] = net.get(p.account, 0) + p.amount
+        return net
+
+
+def balanced(postings: Iterable[Posting]) -> bool:
+    return sum(p.amount for p in postings) == 0

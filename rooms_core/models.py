@@ -1,0 +1,196 @@
+"""Entities and value objects of the domain (pydantic models).
+
+Entities (``User``, ``Bet``, ``Withdrawal``) are mutable pydantic models that repositories
+copy in and out; value objects are frozen. The ``Room`` aggregate lives in
+:mod:`rooms_core.room` because it owns the lifecycle.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Side(StrEnum):
+    YES = "YES"
+    NO = "NO"
+
+    @property
+    def other(self) -> Side:
+        return Side.NO if self is Side.YES else Side.YES
+
+
+class AssetKind(StrEnum):
+    COIN = "COIN"  # a coin symbol such as SOL
+    TOKEN = "TOKEN"  # a pump.fun (or other SPL) token mint address
+
+
+class Metric(StrEnum):
+    PRICE_USD = "PRICE_USD"
+    MARKET_CAP_USD = "MARKET_CAP_USD"
+
+
+class Comparator(StrEnum):
+    GTE = ">="
+    LTE = "<="
+
+
+class Asset(BaseModel):
+    """What a room is about: a coin symbol or a token mint, and which number of it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: AssetKind
+    id: str  # upper-case symbol for coins, base58 mint for tokens
+    metric: Metric = Metric.PRICE_USD
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind.value}:{self.id}:{self.metric.value}"
+
+    def __str__(self) -> str:
+        return self.id if self.metric is Metric.PRICE_USD else f"{self.id} market cap"
+
+
+class Quote(BaseModel):
+    """One source's observation of one asset."""
+
+    model_config = ConfigDict(frozen=True)
+
+    asset: Asset
+    value: Decimal
+    source: str
+    observed_at: datetime
+    confidence: Decimal | None = None
+
+
+class Observation(BaseModel):
+    """The oracle's accepted (consensus) value of an asset at a moment."""
+
+    model_config = ConfigDict(frozen=True)
+
+    asset: Asset
+    value: Decimal
+    observed_at: datetime
+    sources: tuple[str, ...]
+    quorum: int = 1
+
+
+class User(BaseModel):
+    id: int
+    telegram_id: int | None = None
+    username: str | None = None
+    referral_code: str
+    referrer_id: int | None = None
+    deposit_address: str | None = None
+    created_at: datetime
+
+
+class BetStatus(StrEnum):
+    ACTIVE = "ACTIVE"
+    WON = "WON"
+    LOST = "LOST"
+    REFUNDED = "REFUNDED"
+
+
+class RefundReason(StrEnum):
+    LATE_BET = "LATE_BET"  # placed at/after the observation that triggered instant settlement
+    NO_OPPOSITION = "NO_OPPOSITION"  # one pool was empty when the room settled
+    CANCELLED = "CANCELLED"  # room cancelled at lock time
+    VOID = "VOID"  # no valid settlement price, or voided by an admin
+
+
+class Bet(BaseModel):
+    id: int
+    room_id: int
+    user_id: int
+    side: Side
+    stake: int
+    placed_at: datetime
+    idempotency_key: str
+    status: BetStatus = BetStatus.ACTIVE
+    payout: int = 0  # lamports credited back at settlement (winnings or refund)
+    refund_reason: RefundReason | None = None
+
+
+class WithdrawalState(StrEnum):
+    PENDING_APPROVAL = "PENDING_APPROVAL"  # large amount, waits for two distinct admins
+    APPROVED = "APPROVED"  # ready to be signed and sent
+    SENT = "SENT"  # signed; signature recorded before sending
+    CONFIRMED = "CONFIRMED"
+    FAILED = "FAILED"  # released back to the balance
+    REJECTED = "REJECTED"  # an admin rejected it; released back to the balance
+
+
+class Withdrawal(BaseModel):
+    id: int
+    user_id: int
+    destination: str
+    amount: int
+    state: WithdrawalState
+    created_at: datetime
+    idempotency_key: str
+    approvals: tuple[int, ...] = ()
+    signature: str | None = None
+    blockhash: str | None = None
+    last_valid_block_height: int | None = None
+    failure_reason: str | None = None
+    updated_at: datetime | None = None
+
+
+class Deposit(BaseModel):
+    """A credited on-chain payment; unique on (signature, address, instruction_index)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    signature: str
+    address: str
+    instruction_index: int
+    user_id: int
+    amount: int
+    credited_at: datetime
+
+
+class NotificationKind(StrEnum):
+    BET_CONFIRMED = "BET_CONFIRMED"
+    ROOM_OPENED = "ROOM_OPENED"
+    ROOM_LOCKED = "ROOM_LOCKED"
+    BET_WON = "BET_WON"
+    BET_LOST = "BET_LOST"
+    BET_REFUNDED = "BET_REFUNDED"
+    DEPOSIT_CREDITED = "DEPOSIT_CREDITED"
+    WITHDRAWAL_SENT = "WITHDRAWAL_SENT"
+    WITHDRAWAL_FAILED = "WITHDRAWAL_FAILED"
+    REFERRAL_REWARD = "REFERRAL_REWARD"
+
+
+class OutboxMessage(BaseModel):
+    """A notification recorded in the same unit of work as the change it reports."""
+
+    id: int
+    user_id: int
+    kind: NotificationKind
+    payload: dict[str, str | int] = Field(default_factory=dict)
+    dedupe_key: str
+    created_at: datetime
+    next_attempt_at: datetime
+    attempts: int = 0
+    sent_at: datetime | None = None
+    last_error: str | None = None
+
+
+class AuditRecord(BaseModel):
+    """One link of the hash-chained, append-only audit log."""
+
+    model_config = ConfigDict(frozen=True)
+
+    seq: int
+    at: datetime
+    actor: str
+    action: str
+    details: dict[str, str | int | None]
+    prev_hash: str
+    hash: str

@@ -1,0 +1,162 @@
+"""Consensus over price sources: the rules that decide which price a room settles on.
+
+A quote counts only if it is fresh (``0 <= now - observed_at <= max_age``; a timestamp in
+the future is stale) and agrees with the others: a quote further than ``max_deviation_bps``
+from the median of the *other* fresh quotes is dropped. The consensus is the median of the
+survivors, and needs ``quorum`` of them (per asset; at most the number of sources that cover
+the asset, so an asset only one source covers runs with quorum 1 and the room says so).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from statistics import median
+
+from returns.result import Failure, Result, Success
+
+from rooms_core.errors import AssetNotPriceable, NotPriceableYet
+from rooms_core.models import Asset, AssetKind, Observation, Quote
+from rooms_core.oracle_errors import NoConsensus, SourceError
+from rooms_core.ports.clock import Clock
+from rooms_core.ports.prices import PriceSource
+
+NOT_LISTED = "not_listed"  # a source's reason for a token too new to be listed
+
+
+@dataclass(frozen=True, slots=True)
+class OracleSettings:
+    max_age: timedelta = timedelta(seconds=30)
+    max_deviation_bps: int = 200
+    default_quorum: int = 2
+    quorum_by_asset: dict[str, int] = field(default_factory=dict)  # Asset.key -> quorum
+
+    def quorum_for(self, asset: Asset, covering: int) -> int:
+        wanted = self.quorum_by_asset.get(asset.key, self.default_quorum)
+        return max(1, min(wanted, covering))
+
+
+@dataclass(frozen=True, slots=True)
+class OracleDecision:
+    """What the oracle accepted or rejected, and why: kept so a settlement can be explained."""
+
+    asset: Asset
+    at: datetime
+    accepted: Observation | None
+    used: tuple[Quote, ...]
+    rejected: tuple[tuple[str, str], ...]  # (source, reason)
+
+
+def aggregate(
+    asset: Asset,
+    quotes: Sequence[Quote],
+    now: datetime,
+    quorum: int,
+    max_age: timedelta,
+    max_deviation_bps: int,
+) -> tuple[Observation | None, list[Quote], list[tuple[str, str]]]:
+    """Pure consensus: (observation or None, quotes used, (source, reason) rejections)."""
+    rejected: list[tuple[str, str]] = []
+    fresh: list[Quote] = []
+    for q in quotes:
+        age = now - q.observed_at
+        if age < timedelta(0):
+            rejected.append((q.source, "timestamp in the future"))
+        elif age > max_age:
+            rejected.append((q.source, f"stale ({age.total_seconds():.0f}s old)"))
+        elif q.value <= 0:
+            rejected.append((q.source, "non-positive value"))
+        else:
+            fresh.append(q)
+    agreeing: list[Quote] = []
+    if len(fresh) == 1:
+        agreeing = fresh
+    else:
+        limit = Decimal(max_deviation_bps) / Decimal(10_000)
+        for i, q in enumerate(fresh):
+            others = [o.value for j, o in enumerate(fresh) if j != i]
+            reference = Decimal(median(others))
+            if abs(q.value - reference) <= reference * limit:
+                agreeing.append(q)
+            else:
+                rejected.append((q.source, f"deviates from the median of the others ({reference})"))
+    if len(agreeing) < quorum:
+        return None, agreeing, rejected
+    value = Decimal(median([q.value for q in agreeing]))
+    observed_at = min(q.observed_at for q in agreeing)
+    observation = Observation(
+        asset=asset,
+        value=value,
+        observed_at=observed_at,
+        sources=tuple(sorted(q.source for q in agreeing)),
+        quorum=quorum,
+    )
+    return observation, agreeing, rejected
+
+
+class ConsensusOracle:
+    """The :class:`~rooms_core.ports.prices.PriceOracle` over a set of price sources."""
+
+    def __init__(
+        self,
+        sources: Sequence[PriceSource],
+        clock: Clock,
+        settings: OracleSettings | None = None,
+        record: Callable[[OracleDecision], None] | None = None,
+    ) -> None:
+        self.sources = list(sources)
+        self.clock = clock
+        self.settings = settings or OracleSettings()
+        self._record = record
+
+    def covering(self, asset: Asset) -> list[PriceSource]:
+        return [s for s in self.sources if s.supports(asset)]
+
+    async def check_priceable(
+        self, asset: Asset
+    ) -> Result[int, AssetNotPriceable | NotPriceableYet]:
+        covering = self.covering(asset)
+        if not covering:
+            return Failure(AssetNotPriceable(str(asset)))
+        quorum = self.settings.quorum_for(asset, len(covering))
+        if asset.kind is AssetKind.TOKEN:
+            quotes, errors = await self._fetch(asset, covering)
+            if not quotes and errors and all(e.reason == NOT_LISTED for e in errors):
+                return Failure(NotPriceableYet(asset.id))
+        return Success(quorum)
+
+    async def observe(self, asset: Asset) -> Result[Observation, NoConsensus]:
+        covering = self.covering(asset)
+        quorum = self.settings.quorum_for(asset, len(covering))
+        quotes, errors = await self._fetch(asset, covering)
+        now = self.clock.now()
+        observation, used, rejected = aggregate(
+            asset, quotes, now, quorum, self.settings.max_age, self.settings.max_deviation_bps
+        )
+        rejected = [(e.source, e.reason) for e in errors] + rejected
+        if self._record is not None:
+            self._record(OracleDecision(asset, now, observation, tuple(used), tuple(rejected)))
+        if observation is None:
+            return Failure(
+                NoConsensus(str(asset), quorum, len(used), tuple(f"{s}: {r}" for s, r in rejected))
+            )
+        return Success(observation)
+
+    async def _fetch(
+        self, asset: Asset, sources: Sequence[PriceSource]
+    ) -> tuple[list[Quote], list[SourceError]]:
+        results = await asyncio.gather(*(s.fetch([asset]) for s in sources))
+        quotes: list[Quote] = []
+        errors: list[SourceError] = []
+        for source, by_asset in zip(sources, results, strict=True):
+            result = by_asset.get(asset)
+            if result is None:
+                errors.append(SourceError(source.name, "unsupported"))
+            elif isinstance(result, Failure):
+                errors.append(result.failure())
+            else:
+                quotes.append(result.unwrap())
+        return quotes, errors

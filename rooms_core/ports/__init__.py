@@ -1,0 +1,1 @@
+"""Ports: one small module per external concern, each a ``typing.Protocol``."""

@@ -1,0 +1,249 @@
+"""Storage: the unit of work and its repositories.
+
+A repository is a collection (``add``/``get``/``update``); nothing about SQL leaks out. The
+unit of work is one transaction: ``async with uow: ...; await uow.commit()``. Leaving the
+block without ``commit`` rolls everything back. Objects returned by ``get`` are copies:
+changing one changes nothing until it is passed to ``update`` and the unit of work commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Protocol, Self
+
+from returns.result import Result
+
+from rooms_core.errors import AlreadyBet, InsufficientFunds, SettlementInProgress
+from rooms_core.ledger import JournalEntry
+from rooms_core.models import (
+    AuditRecord,
+    Bet,
+    Deposit,
+    OutboxMessage,
+    User,
+    Withdrawal,
+    WithdrawalState,
+)
+from rooms_core.room import Room, RoomState
+
+
+class UserRepository(Protocol):
+    async def next_id(self) -> int:
+        """A fresh, never reused user id."""
+
+    async def add(self, user: User) -> None:
+        """Store a new user. Telegram id, referral code and deposit address are unique."""
+
+    async def get(self, user_id: int) -> User | None:
+        """The user, or None."""
+
+    async def get_by_telegram_id(self, telegram_id: int) -> User | None:
+        """The user registered with this Telegram id, or None."""
+
+    async def get_by_referral_code(self, code: str) -> User | None:
+        """The owner of a referral code, or None."""
+
+    async def get_by_deposit_address(self, address: str) -> User | None:
+        """The user whose deposit address this is, or None."""
+
+    async def update(self, user: User) -> None:
+        """Write back a changed user."""
+
+    async def referral_counts(self, user_id: int, levels: int) -> list[int]:
+        """How many users sit 1..levels below this user in the referral tree."""
+
+    async def referrer_chains(self, user_ids: Sequence[int], levels: int) -> dict[int, list[int]]:
+        """For each user, their referrers nearest first, at most ``levels`` deep."""
+
+
+class RoomRepository(Protocol):
+    async def next_id(self) -> int:
+        """A fresh, never reused room id."""
+
+    async def add(self, room: Room) -> None:
+        """Store a new room."""
+
+    async def get(self, room_id: int) -> Room | None:
+        """The room, or None (no lock taken)."""
+
+    async def get_for_update(self, room_id: int) -> Result[Room | None, SettlementInProgress]:
+        """The room with an exclusive hold for the rest of this unit of work.
+
+        ``Failure(SettlementInProgress)`` when another transaction holds it and the adapter
+        does not wait (a database row lock taken with NOWAIT)."""
+
+    async def update(self, room: Room) -> None:
+        """Write back a changed room."""
+
+    async def list_by_state(
+        self, states: Sequence[RoomState], limit: int = 100, offset: int = 0
+    ) -> list[Room]:
+        """Rooms in any of these states, oldest first."""
+
+    async def due(self, now: datetime, limit: int) -> list[Room]:
+        """Active rooms with a time-driven transition due at ``now`` (lock_at or settle_at
+        passed), locked for this unit of work and skipped by concurrent scanners."""
+
+
+class BetRepository(Protocol):
+    async def next_id(self) -> int:
+        """A fresh, never reused bet id."""
+
+    async def add(self, bet: Bet) -> Result[None, AlreadyBet]:
+        """Store a new bet; one bet per (user, room)."""
+
+    async def get(self, bet_id: int) -> Bet | None:
+        """The bet, or None."""
+
+    async def get_by_user_and_room(self, user_id: int, room_id: int) -> Bet | None:
+        """This user's bet in this room, or None."""
+
+    async def list_for_room(self, room_id: int) -> list[Bet]:
+        """Every bet of a room, by id."""
+
+    async def list_for_user(self, user_id: int, limit: int = 50) -> list[Bet]:
+        """A user's bets, newest first."""
+
+    async def update_many(self, bets: Sequence[Bet]) -> None:
+        """Write back the results of many bets at once (settlement is set-based)."""
+
+
+class LedgerRepository(Protocol):
+    async def post(self, entry: JournalEntry) -> Result[bool, InsufficientFunds]:
+        """Apply a balanced entry atomically.
+
+        ``Success(True)`` when applied, ``Success(False)`` when an entry with this key exists
+        already (a replay: nothing changes). ``Failure(InsufficientFunds)`` when it would take
+        a non-external account below zero; then nothing is applied."""
+
+    async def balance(self, account: str) -> int:
+        """Current balance of one account (0 for an unknown account)."""
+
+    async def balances(self, accounts: Sequence[str]) -> dict[str, int]:
+        """Current balances of several accounts."""
+
+    async def get_entry(self, key: str) -> JournalEntry | None:
+        """The entry with this idempotency key, or None."""
+
+    async def entries_for(self, account: str, limit: int = 50) -> list[JournalEntry]:
+        """Entries touching an account, newest first."""
+
+    async def trial_balance(self) -> int:
+        """Sum of every account's balance: zero in a healthy ledger."""
+
+
+class ReferralRepository(Protocol):
+    async def record_reward(
+        self, referrer_id: int, level: int, amount: int, room_id: int, bet_id: int
+    ) -> None:
+        """Record one referral reward paid at settlement."""
+
+    async def earnings(self, user_id: int) -> dict[int, int]:
+        """Lifetime referral earnings by level (1, 2, 3)."""
+
+
+class OutboxRepository(Protocol):
+    async def next_id(self) -> int:
+        """A fresh outbox message id."""
+
+    async def add(self, message: OutboxMessage) -> None:
+        """Record a notification; a repeated ``dedupe_key`` is ignored."""
+
+    async def claim_due(self, now: datetime, limit: int) -> list[OutboxMessage]:
+        """Unsent messages due at ``now``, oldest first, locked for this unit of work and
+        skipped by concurrent dispatchers."""
+
+    async def mark_sent(self, message_id: int, at: datetime) -> None:
+        """Mark a message sent; it is never claimed again."""
+
+    async def reschedule(self, message_id: int, at: datetime, error: str) -> None:
+        """Count a failed attempt and try again at ``at``."""
+
+    async def pending_count(self) -> int:
+        """How many messages wait to be sent."""
+
+
+class AuditRepository(Protocol):
+    async def append(self, actor: str, action: str, details: dict[str, str | int | None]) -> None:
+        """Append a record; the adapter chains its hash to the previous record's."""
+
+    async def records(self, after_seq: int = 0, limit: int = 1000) -> list[AuditRecord]:
+        """Committed records in order."""
+
+
+class IdempotencyRepository(Protocol):
+    async def get(self, key: str) -> str | None:
+        """The stored result reference for a request key, or None."""
+
+    async def put(self, key: str, result_ref: str) -> None:
+        """Remember the result of a request key (unique)."""
+
+
+class DepositRepository(Protocol):
+    async def add(self, deposit: Deposit) -> bool:
+        """Store a credited deposit; False when (signature, address, instruction index) exists."""
+
+    async def exists(self, signature: str, address: str, instruction_index: int) -> bool:
+        """Whether this payment was credited already."""
+
+    async def get_cursor(self, address: str) -> str | None:
+        """The newest processed signature for a watched address."""
+
+    async def set_cursor(self, address: str, signature: str) -> None:
+        """Advance the watch cursor of an address."""
+
+
+class WithdrawalRepository(Protocol):
+    async def next_id(self) -> int:
+        """A fresh withdrawal id."""
+
+    async def add(self, withdrawal: Withdrawal) -> None:
+        """Store a new withdrawal."""
+
+    async def get(self, withdrawal_id: int) -> Withdrawal | None:
+        """The withdrawal, or None."""
+
+    async def update(self, withdrawal: Withdrawal) -> None:
+        """Write back a changed withdrawal."""
+
+    async def list_by_state(
+        self, states: Sequence[WithdrawalState], limit: int
+    ) -> list[Withdrawal]:
+        """Withdrawals in these states, oldest first, locked and skipped by other workers."""
+
+    async def pending_total(self) -> int:
+        """Sum of reserved amounts not yet confirmed or released."""
+
+
+class UnitOfWork(Protocol):
+    """One transaction over every repository."""
+
+    users: UserRepository
+    rooms: RoomRepository
+    bets: BetRepository
+    ledger: LedgerRepository
+    referrals: ReferralRepository
+    outbox: OutboxRepository
+    audit: AuditRepository
+    idempotency: IdempotencyRepository
+    deposits: DepositRepository
+    withdrawals: WithdrawalRepository
+
+    async def __aenter__(self) -> Self:
+        """Begin the transaction."""
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """End it: roll back whatever was not committed."""
+
+    async def commit(self) -> None:
+        """Make every change of this unit of work durable at once."""
+
+    async def rollback(self) -> None:
+        """Discard every change of this unit of work."""

@@ -1,0 +1,113 @@
+"""Placing a bet: stake from the user's balance into the room's escrow, atomically."""
+
+from __future__ import annotations
+
+from returns.result import Failure, Result, Success
+
+from rooms_core.errors import (
+    AlreadyBet,
+    BetError,
+    IdempotencyConflict,
+    InsufficientBalance,
+    RoomNotFound,
+    StakeAboveMaximum,
+    StakeBelowMinimum,
+    UserNotFound,
+)
+from rooms_core.ledger import EntryKind, JournalEntry, escrow_account, user_account
+from rooms_core.models import Bet, NotificationKind, Side
+from rooms_core.notifications import notify
+from rooms_core.services.deps import Deps
+
+
+def bet_request_key(user_id: int, idempotency_key: str) -> str:
+    return f"bet:{user_id}:{idempotency_key}"
+
+
+async def place_bet(
+    deps: Deps,
+    *,
+    user_id: int,
+    room_id: int,
+    side: Side,
+    stake: int,
+    idempotency_key: str,
+) -> Result[Bet, BetError]:
+    """Place a user's one bet in a room.
+
+    Replaying the same ``idempotency_key`` returns the first bet unchanged; the same key
+    for a different request is an ``IdempotencyConflict``. The lock time is checked
+    against the server clock at the moment of writing.
+    """
+    settings = deps.settings
+    request_key = bet_request_key(user_id, idempotency_key)
+    async with deps.uow() as uow:
+        previous = await uow.idempotency.get(request_key)
+        if previous is not None:
+            bet = await uow.bets.get(int(previous))
+            if bet is not None and (bet.room_id, bet.side, bet.stake) == (room_id, side, stake):
+                return Success(bet)
+            return Failure(IdempotencyConflict(idempotency_key))
+        if stake < settings.min_stake:
+            return Failure(StakeBelowMinimum(stake, settings.min_stake))
+        if stake > settings.max_stake:
+            return Failure(StakeAboveMaximum(stake, settings.max_stake))
+        now = deps.clock.now()
+        room = await uow.rooms.get(room_id)
+        if room is None:
+            return Failure(RoomNotFound(room_id))
+        accepts = room.check_accepts_bet(now)
+        if isinstance(accepts, Failure):
+            return Failure(accepts.failure())
+        if await uow.bets.get_by_user_and_room(user_id, room_id) is not None:
+            return Failure(AlreadyBet(room_id, user_id))
+        if await uow.users.get(user_id) is None:
+            return Failure(UserNotFound(user_id))
+
+        bet = Bet.model_construct(
+            id=await uow.bets.next_id(),
+            room_id=room_id,
+            user_id=user_id,
+            side=side,
+            stake=stake,
+            placed_at=now,
+            idempotency_key=idempotency_key,
+            status=Bet.model_fields["status"].default,
+            payout=0,
+            refund_reason=None,
+        )
+        entry = JournalEntry.transfer(
+            f"bet:{room_id}:{user_id}",
+            EntryKind.BET,
+            now,
+            user_account(user_id),
+            escrow_account(room_id),
+            stake,
+        )
+        posted = await uow.ledger.post(entry)
+        if isinstance(posted, Failure):
+            funds = posted.failure()
+            return Failure(InsufficientBalance(stake, funds.available))
+        added = await uow.bets.add(bet)
+        if isinstance(added, Failure):
+            return Failure(added.failure())
+        room.add_to_pool(side, stake, now)
+        await uow.rooms.update(room)
+        await uow.idempotency.put(request_key, str(bet.id))
+        await notify(
+            uow,
+            user_id=user_id,
+            kind=NotificationKind.BET_CONFIRMED,
+            dedupe_key=f"bet-confirmed:{bet.id}",
+            at=now,
+            room_id=room_id,
+            side=side.value,
+            stake=stake,
+        )
+        await uow.audit.append(
+            f"user:{user_id}",
+            "bet.placed",
+            {"bet_id": bet.id, "room_id": room_id, "side": side.value, "stake": stake},
+        )
+        await uow.commit()
+        return Success(bet)

@@ -1,0 +1,166 @@
+"""Ledger entries, idempotent deposits, withdrawals, the audit chain and the outbox."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from pydantic import ValidationError
+
+from rooms_core.audit import AuditChainBroken, verify_chain
+from rooms_core.errors import (
+    InsufficientBalance,
+    InvalidWithdrawalAddress,
+    WithdrawalBelowMinimum,
+    WithdrawalStateConflict,
+)
+from rooms_core.ledger import PENDING_WITHDRAWALS, EntryKind, JournalEntry, Posting
+from rooms_core.models import NotificationKind, WithdrawalState
+from rooms_core.money import sol
+from rooms_core.services import wallet
+from tests.support import Platform, err, ok
+
+OUTSIDE = "9xQeWvG816bUx9EPjHmaT23yvVM2ZWbrrpZb9PusVFin"
+
+
+def test_unbalanced_entries_cannot_be_built() -> None:
+    with pytest.raises(ValidationError):
+        JournalEntry(
+            key="x",
+            kind=EntryKind.DEPOSIT,
+            at=datetime(2026, 1, 1, tzinfo=UTC),
+            postings=(Posting(account="a", amount=5), Posting(account="b", amount=-4)),
+        )
+
+
+async def test_a_deposit_is_credited_once_per_signature_address_and_index(
+    platform: Platform,
+) -> None:
+    user = await platform.user(deposit=0)
+    assert user.deposit_address is not None
+    args = {"address": user.deposit_address, "signature": "S1", "amount": sol(2)}
+    assert ok(await wallet.credit_deposit(platform.deps, instruction_index=0, **args)) is True
+    assert ok(await wallet.credit_deposit(platform.deps, instruction_index=0, **args)) is False
+    assert ok(await wallet.credit_deposit(platform.deps, instruction_index=1, **args)) is True
+    assert await platform.balance(user) == sol(4)
+    credited = [
+        m for m in platform.store.outbox.values() if m.kind is NotificationKind.DEPOSIT_CREDITED
+    ]
+    assert len(credited) == 2
+    platform.check_invariants()
+
+
+async def test_small_withdrawal_reserves_then_completes(platform: Platform) -> None:
+    user = await platform.user()
+    w = ok(
+        await wallet.request_withdrawal(
+            platform.deps,
+            user_id=user.id,
+            destination=OUTSIDE,
+            amount=sol(30),
+            idempotency_key="w1",
+        )
+    )
+    assert w.state is WithdrawalState.APPROVED
+    assert await platform.balance(user) == sol(70)
+    assert platform.store.balances[PENDING_WITHDRAWALS] == sol(30)
+    ok(
+        await wallet.record_withdrawal_sent(
+            platform.deps,
+            withdrawal_id=w.id,
+            signature="sig",
+            blockhash="bh",
+            last_valid_block_height=10,
+        )
+    )
+    done = ok(await wallet.confirm_withdrawal(platform.deps, withdrawal_id=w.id))
+    assert done.state is WithdrawalState.CONFIRMED
+    assert platform.store.balances[PENDING_WITHDRAWALS] == 0
+    assert isinstance(
+        err(await wallet.confirm_withdrawal(platform.deps, withdrawal_id=w.id)),
+        WithdrawalStateConflict,
+    )
+    platform.check_invariants()
+
+
+async def test_failed_withdrawal_releases_the_reservation(platform: Platform) -> None:
+    user = await platform.user()
+    w = ok(
+        await wallet.request_withdrawal(
+            platform.deps,
+            user_id=user.id,
+            destination=OUTSIDE,
+            amount=sol(30),
+            idempotency_key="w1",
+        )
+    )
+    ok(await wallet.release_withdrawal(platform.deps, withdrawal_id=w.id, reason="expired"))
+    assert await platform.balance(user) == sol(100)
+
+
+async def test_large_withdrawal_needs_two_distinct_admins(platform: Platform) -> None:
+    user = await platform.user(deposit=sol(500))
+    w = ok(
+        await wallet.request_withdrawal(
+            platform.deps,
+            user_id=user.id,
+            destination=OUTSIDE,
+            amount=sol(100),
+            idempotency_key="big",
+        )
+    )
+    assert w.state is WithdrawalState.PENDING_APPROVAL
+    once = ok(await wallet.approve_withdrawal(platform.deps, withdrawal_id=w.id, admin_id=1))
+    twice_same = ok(await wallet.approve_withdrawal(platform.deps, withdrawal_id=w.id, admin_id=1))
+    assert once.state is twice_same.state is WithdrawalState.PENDING_APPROVAL
+    done = ok(await wallet.approve_withdrawal(platform.deps, withdrawal_id=w.id, admin_id=2))
+    assert done.state is WithdrawalState.APPROVED
+
+
+async def test_withdrawal_validation(platform: Platform) -> None:
+    user = await platform.user(deposit=sol(1))
+    other = await platform.user()
+    assert other.deposit_address is not None
+
+    async def request(destination: str, amount: int) -> object:
+        return err(
+            await wallet.request_withdrawal(
+                platform.deps,
+                user_id=user.id,
+                destination=destination,
+                amount=amount,
+                idempotency_key=f"{destination}{amount}",
+            )
+        )
+
+    assert isinstance(await request(OUTSIDE, sol("0.001")), WithdrawalBelowMinimum)
+    assert isinstance(await request("nope", sol(1)), InvalidWithdrawalAddress)
+    assert isinstance(await request(OUTSIDE, sol(2)), InsufficientBalance)
+
+
+async def test_audit_log_is_hash_chained_and_detects_tampering(platform: Platform) -> None:
+    user = await platform.user()
+    room = await platform.room(user)
+    assert room.id == 1
+    records = list(platform.store.audit)
+    assert len(records) >= 3
+    assert ok(verify_chain(records)) == len(records)
+    tampered = records[1].model_copy(update={"details": {"amount": 1}})
+    broken = err(verify_chain([records[0], tampered, *records[2:]]))
+    assert isinstance(broken, AuditChainBroken)
+    assert broken.seq == 2
+    removed = err(verify_chain([records[0], *records[2:]]))
+    assert isinstance(removed, AuditChainBroken)
+    assert removed.seq == 3
+
+
+async def test_outbox_messages_are_claimed_until_sent(platform: Platform) -> None:
+    await platform.user()
+    async with platform.deps.uow() as uow:
+        claimed = await uow.outbox.claim_due(platform.clock.now(), 10)
+        assert claimed
+        await uow.outbox.mark_sent(claimed[0].id, platform.clock.now())
+        await uow.commit()
+    async with platform.deps.uow() as uow:
+        again = await uow.outbox.claim_due(platform.clock.now(), 10)
+    assert claimed[0].id not in {m.id for m in again}
