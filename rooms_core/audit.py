@@ -53,7 +53,7 @@ def make_record(
     details: dict[str, str | int | None],
     prev_hash: str,
 ) -> AuditRecord:
-    return AuditRecord.model_construct(
+    return AuditRecord(
         seq=seq,
         at=at,
         actor=actor,

@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-
-from pydantic import BaseModel, ConfigDict, model_validator
 
 PROTOCOL_FEE_SHARDS = 8
 """The protocol fee and dust accounts are split into shards, summed on read, so that
 settlements of different rooms do not queue behind one hot row (RULES 8)."""
+
+
+class UnbalancedEntry(ValueError):
+    """A journal entry whose postings do not sum to zero: a bug in the caller."""
 
 
 class EntryKind(StrEnum):
@@ -63,17 +66,19 @@ def may_go_negative(account: str) -> bool:
     return account.startswith("external:")
 
 
-class Posting(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
+@dataclass(frozen=True, slots=True)
+class Posting:
     account: str
     amount: int  # signed lamports; the postings of an entry sum to zero
 
 
-class JournalEntry(BaseModel):
-    """A balanced, atomic batch of postings, identified by its idempotency key."""
+@dataclass(frozen=True, slots=True)
+class JournalEntry:
+    """A balanced, atomic batch of postings, identified by its idempotency key.
 
-    model_config = ConfigDict(frozen=True)
+    Constructing an unbalanced entry raises ``UnbalancedEntry``: that is a bug, never an
+    expected failure. (Dataclasses, not pydantic models: ledger rows are made by the
+    hundred thousand on hot paths.)"""
 
     key: str
     kind: EntryKind
@@ -81,29 +86,18 @@ class JournalEntry(BaseModel):
     postings: tuple[Posting, ...]
     memo: str = ""
 
-    @model_validator(mode="after")
-    def _balanced(self) -> JournalEntry:
+    def __post_init__(self) -> None:
         if not self.postings:
-            raise ValueError("a journal entry needs postings")
+            raise UnbalancedEntry(f"entry {self.key} has no postings")
         if sum(p.amount for p in self.postings) != 0:
-            raise ValueError(f"entry {self.key} does not sum to zero")
-        return self
+            raise UnbalancedEntry(f"entry {self.key} does not sum to zero")
 
     @classmethod
     def transfer(
         cls, key: str, kind: EntryKind, at: datetime, debit: str, credit: str, amount: int
     ) -> JournalEntry:
         """Move ``amount`` from ``debit`` to ``credit``."""
-        return cls.model_construct(
-            key=key,
-            kind=kind,
-            at=at,
-            postings=(
-                Posting.model_construct(account=debit, amount=-amount),
-                Posting.model_construct(account=credit, amount=amount),
-            ),
-            memo="",
-        )
+        return cls(key, kind, at, (Posting(debit, -amount), Posting(credit, amount)))
 
     def net_by_account(self) -> dict[str, int]:
         """Postings folded per account (an entry may touch one account twice)."""

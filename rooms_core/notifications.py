@@ -19,7 +19,7 @@ async def notify(
 ) -> None:
     """Queue one notification; ``dedupe_key`` makes a replayed change queue nothing new."""
     await uow.outbox.add(
-        OutboxMessage.model_construct(
+        OutboxMessage(
             id=await uow.outbox.next_id(),
             user_id=user_id,
             kind=kind,

@@ -106,8 +106,13 @@ class ConsensusOracle:
         clock: Clock,
         settings: OracleSettings | None = None,
         record: Callable[[OracleDecision], None] | None = None,
+        *,
+        concurrent: bool = True,
     ) -> None:
+        """``concurrent=False`` queries the sources one after another: for in-process
+        sources that never wait on I/O (the simulator), where tasks are pure overhead."""
         self.sources = list(sources)
+        self.concurrent = concurrent
         self.clock = clock
         self.settings = settings or OracleSettings()
         self._record = record
@@ -148,7 +153,10 @@ class ConsensusOracle:
     async def _fetch(
         self, asset: Asset, sources: Sequence[PriceSource]
     ) -> tuple[list[Quote], list[SourceError]]:
-        results = await asyncio.gather(*(s.fetch([asset]) for s in sources))
+        if self.concurrent and len(sources) > 1:
+            results = list(await asyncio.gather(*(s.fetch([asset]) for s in sources)))
+        else:
+            results = [await s.fetch([asset]) for s in sources]
         quotes: list[Quote] = []
         errors: list[SourceError] = []
         for source, by_asset in zip(sources, results, strict=True):

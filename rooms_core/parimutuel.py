@@ -91,8 +91,8 @@ class SettlementPlan:
         credit(protocol_fee_account(self.room_id), self.protocol_fee)
         credit(protocol_dust_account(self.room_id), self.dust)
         total = sum(credits.values())
-        postings = [Posting.model_construct(account=escrow_account(self.room_id), amount=-total)]
-        postings.extend(Posting.model_construct(account=a, amount=v) for a, v in credits.items())
+        postings = [Posting(escrow_account(self.room_id), -total)]
+        postings.extend(Posting(a, v) for a, v in credits.items())
         return tuple(postings)
 
     def journal_entry(self, host_id: int, at: datetime) -> JournalEntry:

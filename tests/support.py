@@ -32,7 +32,8 @@ T = TypeVar("T")
 
 def ok(result: Result[T, object]) -> T:
     assert isinstance(result, Success), f"expected Success, got {result}"
-    return result.unwrap()
+    value: T = result.unwrap()
+    return value
 
 
 def err(result: Result[object, object]) -> object:
@@ -120,7 +121,7 @@ class Platform:
             stake=stake,
             idempotency_key=key or f"{user.id}-{room.id}",
         )
-        return result  # type: ignore[return-value]
+        return result
 
     async def balance(self, user: User) -> int:
         return await wallet.balance(self.deps, user_id=user.id)

@@ -29,13 +29,18 @@ class InMemoryContainer(containers.DeclarativeContainer):
     settings = providers.Singleton(RoomsSettings)
     oracle_settings = providers.Singleton(OracleSettings)
     price_sources: providers.Provider[list[PriceSource]] = providers.Object([])
+    concurrent_price_fetch = providers.Object(True)
 
     clock = providers.Singleton(VirtualClock, start=start)
     store = providers.Singleton(InMemoryStore, clock=clock)
     uow = providers.Factory(InMemoryUnitOfWork, store=store)
     tokens = providers.Singleton(SeededTokenSource, seed=seed)
     oracle = providers.Singleton(
-        ConsensusOracle, sources=price_sources, clock=clock, settings=oracle_settings
+        ConsensusOracle,
+        sources=price_sources,
+        clock=clock,
+        settings=oracle_settings,
+        concurrent=concurrent_price_fetch,
     )
     messenger = providers.Singleton(InMemoryMessenger)
     deps = providers.Singleton(

@@ -71,7 +71,5 @@ class InMemoryPriceSource:
             return Failure(SourceError(self.name, "unavailable", "no price"))
         at = self.observed_at.get(asset.key, now)
         return Success(
-            Quote.model_construct(
-                asset=asset, value=value, source=self.name, observed_at=at, confidence=None
-            )
+            Quote(asset=asset, value=value, source=self.name, observed_at=at, confidence=None)
         )

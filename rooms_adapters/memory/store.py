@@ -25,7 +25,7 @@ class RewardRow:
     bet_id: int
 
 
-@dataclass
+@dataclass(repr=False)
 class InMemoryStore:
     clock: Clock
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -62,6 +62,13 @@ class InMemoryStore:
     deposits: dict[tuple[str, str, int], Deposit] = field(default_factory=dict)
     cursors: dict[str, str] = field(default_factory=dict)
     withdrawals: dict[int, Withdrawal] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        # Never dump the books: asyncio reprs task results (signal handler lookup).
+        return (
+            f"InMemoryStore(users={len(self.users)}, rooms={len(self.rooms)}, "
+            f"bets={len(self.bets)}, entries={len(self.entries)})"
+        )
 
     def next_id(self, sequence: str) -> int:
         """Like a database sequence: never reused, even by a rolled-back transaction."""

@@ -8,6 +8,7 @@ Objects cross the boundary as copies, so nothing leaks out of an uncommitted tra
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from types import TracebackType
 from typing import Self
@@ -291,10 +292,10 @@ class InMemoryOutboxRepository(_Repo):
         return self._s.next_id("outbox")
 
     async def add(self, message: OutboxMessage) -> None:
-        if message.dedupe_key in self._s.outbox_dedupe or any(
-            m.dedupe_key == message.dedupe_key for m in self._u.staged_outbox_new
-        ):
+        key = message.dedupe_key
+        if key in self._s.outbox_dedupe or key in self._u.staged_outbox_keys:
             return
+        self._u.staged_outbox_keys.add(key)
         self._u.staged_outbox_new.append(message)
 
     async def claim_due(self, now: datetime, limit: int) -> list[OutboxMessage]:
@@ -302,7 +303,7 @@ class InMemoryOutboxRepository(_Repo):
         for message_id in self._s.outbox_pending:
             message = self._s.outbox[message_id]
             if message.next_attempt_at <= now:
-                claimed.append(message.model_copy())
+                claimed.append(replace(message))
                 if len(claimed) >= limit:
                     break
         return claimed
@@ -422,6 +423,7 @@ class InMemoryUnitOfWork:
         self.staged_deltas: dict[str, int] = {}
         self.staged_rewards: list[RewardRow] = []
         self.staged_outbox_new: list[OutboxMessage] = []
+        self.staged_outbox_keys: set[str] = set()
         self.staged_outbox_updates: dict[
             int, tuple[datetime | None, datetime | None, str | None]
         ] = {}
@@ -488,7 +490,7 @@ class InMemoryUnitOfWork:
             s.outbox_pending[message.id] = None
             s.outbox_dedupe.add(message.dedupe_key)
         for message_id, (sent_at, retry_at, error) in self.staged_outbox_updates.items():
-            message = s.outbox[message_id].model_copy()
+            message = replace(s.outbox[message_id])
             if sent_at is not None:
                 message.sent_at = sent_at
                 s.outbox_pending.pop(message_id, None)

@@ -54,7 +54,9 @@ async def settle_on_hit(
     return await settle_room(deps, room_id=room.id, observation=observation, instant=True)
 
 
-async def process_due(deps: Deps, *, room_id: int) -> Result[DueResult, LifecycleError | SettleError]:
+async def process_due(
+    deps: Deps, *, room_id: int
+) -> Result[DueResult, LifecycleError | SettleError]:
     """Do what is due for a room now: lock or cancel at ``lock_at``; at ``settle_at`` settle
     on the consensus price, or wait for one, or VOID once the grace period is over."""
     advanced = await advance_room(deps, room_id=room_id)

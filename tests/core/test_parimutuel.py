@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from rooms_core.models import Bet, BetStatus, RefundReason, Side
 from rooms_core.money import sol
-from rooms_core.parimutuel import plan_refund_all, plan_settlement
+from rooms_core.parimutuel import SettlementPlan, plan_refund_all, plan_settlement
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -33,7 +33,7 @@ def settle(
     outcome: Side = Side.YES,
     chains: dict[int, list[int]] | None = None,
     trigger_at: datetime | None = None,
-):  # type: ignore[no-untyped-def]
+) -> SettlementPlan:
     return plan_settlement(
         room_id=1,
         outcome=outcome,

@@ -8,8 +8,10 @@ pays twice.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any, TypeVar
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -17,11 +19,13 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from returns.result import Success
 
 from rooms_core.ledger import EntryKind, escrow_account
-from rooms_core.models import BetStatus, Comparator, Side
+from rooms_core.models import AssetKind, BetStatus, Comparator, Side
 from rooms_core.money import BPS_DENOMINATOR, sol
 from rooms_core.room import RoomState
 from rooms_core.services import bets, rooms, settlement, users, wallet
 from tests.support import Platform, make_platform
+
+T = TypeVar("T")
 
 
 class LedgerMachine(RuleBasedStateMachine):
@@ -39,7 +43,7 @@ class LedgerMachine(RuleBasedStateMachine):
     def make_platform(self) -> Platform:
         return make_platform()
 
-    def run(self, coro):  # type: ignore[no-untyped-def]
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
         return self.loop.run_until_complete(coro)
 
     def teardown(self) -> None:
@@ -85,7 +89,7 @@ class LedgerMachine(RuleBasedStateMachine):
     def create_room(self, host: int, minutes: int, price_target: int) -> None:
         spec = rooms.RoomSpec(
             title="Will SOL cross the line?",
-            asset_kind="COIN",  # type: ignore[arg-type]
+            asset_kind=AssetKind.COIN,
             asset_id="SOL",
             comparator=Comparator.GTE,
             target=Decimal(price_target),

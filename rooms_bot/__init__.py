@@ -1,0 +1,1 @@
+"""Telegram bot (aiogram 3): handlers, keyboards, FSM flows, middlewares."""

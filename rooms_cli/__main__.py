@@ -1,0 +1,3 @@
+from rooms_cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Offline market simulator: virtual clock, price models, agents, reports."""

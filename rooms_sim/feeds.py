@@ -1,0 +1,81 @@
+"""Simulated exchange feeds: the price port over the true price paths, with per-source
+noise, staleness and outages, so the oracle's failure paths (VOID rooms) really happen."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from returns.result import Failure, Result, Success
+
+from rooms_core.models import Asset, Quote
+from rooms_core.oracle_errors import SourceError
+from rooms_core.ports.clock import Clock
+from rooms_sim.prices import PriceModel
+
+
+class SimulatedFeed:
+    """One simulated source quoting every scenario asset from its price model."""
+
+    def __init__(
+        self,
+        name: str,
+        clock: Clock,
+        start: datetime,
+        models: Mapping[str, PriceModel],
+        rng: random.Random,
+        *,
+        noise_bps: float,
+        stale_probability: float,
+        outage_probability: float,
+        outages: Sequence[tuple[float, float, str | None]],
+        stale_by: timedelta,
+    ) -> None:
+        self.name = name
+        self._clock = clock
+        self._start = start
+        self._models = models
+        self._rng = rng
+        self._noise = noise_bps / 10_000
+        self._stale_probability = stale_probability
+        self._outage_probability = outage_probability
+        self._outages = outages  # (start second, end second, asset key or None for all)
+        self._stale_by = stale_by
+
+    def supports(self, asset: Asset) -> bool:
+        return asset.key in self._models
+
+    def _in_outage(self, t: float, key: str) -> bool:
+        return any(a <= t < b and (k is None or k == key) for a, b, k in self._outages)
+
+    async def fetch(self, assets: Sequence[Asset]) -> Mapping[Asset, Result[Quote, SourceError]]:
+        now = self._clock.now()
+        t = (now - self._start).total_seconds()
+        out: dict[Asset, Result[Quote, SourceError]] = {}
+        rng = self._rng
+        for asset in assets:
+            model = self._models.get(asset.key)
+            if model is None:
+                out[asset] = Failure(SourceError(self.name, "unsupported"))
+                continue
+            if self._in_outage(t, asset.key) or (
+                self._outage_probability and rng.random() < self._outage_probability
+            ):
+                out[asset] = Failure(SourceError(self.name, "unavailable", "simulated outage"))
+                continue
+            observed_at = now
+            if self._stale_probability and rng.random() < self._stale_probability:
+                observed_at = now - self._stale_by
+            price = model.price_at(t) * (1.0 + rng.gauss(0.0, self._noise))
+            out[asset] = Success(
+                Quote(
+                    asset=asset,
+                    value=Decimal(f"{price:.10g}"),
+                    source=self.name,
+                    observed_at=observed_at,
+                    confidence=None,
+                )
+            )
+        return out

@@ -1,0 +1,147 @@
+"""The simulation loop: determinism, books balance, every room closes, rules observed."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from pathlib import Path
+
+import pytest
+
+from rooms_core.ledger import may_go_negative
+from rooms_core.models import Side
+from rooms_sim.agents import RoomView, Strategy, choose_side, choose_stake
+from rooms_sim.metrics import SimMetrics
+from rooms_sim.report import write_json
+from rooms_sim.runner import check_invariants, run_simulation
+from rooms_sim.scenario import OutageWindow, Scenario, load_scenario
+
+
+def small(seed: int = 7, hours: float = 3.0) -> Scenario:
+    scenario = load_scenario("default")
+    return scenario.model_copy(update={"seed": seed, "duration_hours": hours})
+
+
+def run(scenario: Scenario) -> SimMetrics:
+    metrics, _ = asyncio.run(run_simulation(scenario))
+    return metrics
+
+
+@pytest.fixture(scope="module")
+def default_run() -> SimMetrics:
+    return run(small())
+
+
+def test_same_seed_gives_a_byte_identical_report(tmp_path: Path, default_run: SimMetrics) -> None:
+    write_json(default_run, tmp_path / "a.json")
+    write_json(run(small()), tmp_path / "b.json")
+    assert (tmp_path / "a.json").read_bytes() == (tmp_path / "b.json").read_bytes()
+
+
+def test_different_seeds_give_different_reports(tmp_path: Path, default_run: SimMetrics) -> None:
+    write_json(default_run, tmp_path / "a.json")
+    write_json(run(small(seed=8)), tmp_path / "b.json")
+    assert (tmp_path / "a.json").read_bytes() != (tmp_path / "b.json").read_bytes()
+
+
+def test_every_invariant_holds_and_every_room_closes(default_run: SimMetrics) -> None:
+    assert default_run.invariants
+    assert all(default_run.invariants.values()), default_run.invariants
+    assert default_run.rooms_created > 0
+    assert sum(default_run.rooms_by_state.values()) == default_run.rooms_created
+    assert set(default_run.rooms_by_state) <= {"SETTLED", "CANCELLED", "VOID"}
+
+
+def test_money_flows_add_up_to_the_volume(default_run: SimMetrics) -> None:
+    m = default_run
+    referrals = sum(m.referral_rewards_by_level.values())
+    assert m.bets_placed > 0
+    assert m.payouts + m.refunds + m.protocol_fees + m.host_fees + referrals + m.dust == m.volume
+
+
+def test_late_bettors_are_refunded(default_run: SimMetrics) -> None:
+    assert default_run.late_bets_attempted > 0
+    assert default_run.late_bets_refunded > 0
+    assert default_run.bets_refunded_by_reason.get("LATE_BET") == default_run.late_bets_refunded
+
+
+def test_referral_trees_pay_several_levels(default_run: SimMetrics) -> None:
+    assert default_run.referral_rewards_by_level[1] > 0
+    assert default_run.referral_rewards_by_level[2] > 0
+
+
+def test_an_oracle_outage_over_settle_time_voids_rooms() -> None:
+    scenario = small(seed=3, hours=2.0)
+    windows = (OutageWindow(start_hour=0.0, end_hour=30.0),)
+    oracle = scenario.oracle.model_copy(update={"outage_windows": windows})
+    metrics = run(scenario.model_copy(update={"oracle": oracle}))
+    assert metrics.rooms_by_state.get("VOID", 0) > 0
+    assert "SETTLED" not in metrics.rooms_by_state or metrics.rooms_settled_instantly == 0
+    assert all(metrics.invariants.values())
+
+
+def test_check_invariants_catches_a_broken_ledger() -> None:
+    _, store = asyncio.run(run_simulation(small(hours=1.0)))
+    assert all(check_invariants(store).values())
+    account = next(a for a in store.balances if not may_go_negative(a) and store.balances[a] > 0)
+    store.balances[account] += 1
+    broken = check_invariants(store)
+    assert broken["ledger_sums_to_zero"] is False
+    assert broken["balances_match_postings"] is False
+
+
+# --- strategies ----------------------------------------------------------------------
+
+
+def view(yes: int, no: int, p: float = 0.5) -> RoomView:
+    return RoomView(room_id=1, yes_pool=yes, no_pool=no, true_yes_probability=p)
+
+
+def test_herders_follow_the_bigger_pool() -> None:
+    rng = random.Random(1)
+    assert choose_side(Strategy.HERDER, view(10, 5), rng) is Side.YES
+    assert choose_side(Strategy.HERDER, view(5, 10), rng) is Side.NO
+
+
+def test_contrarians_take_the_better_payout() -> None:
+    rng = random.Random(1)
+    assert choose_side(Strategy.CONTRARIAN, view(10, 5), rng) is Side.NO
+    assert choose_side(Strategy.CONTRARIAN, view(5, 10), rng) is Side.YES
+
+
+def test_informed_bettors_mostly_follow_the_true_probability() -> None:
+    rng = random.Random(1)
+    sides = [choose_side(Strategy.INFORMED, view(50, 50, p=0.9), rng) for _ in range(500)]
+    assert sides.count(Side.YES) > 450
+    sides = [choose_side(Strategy.INFORMED, view(50, 50, p=0.1), rng) for _ in range(500)]
+    assert sides.count(Side.NO) > 450
+
+
+def test_noise_bettors_flip_coins() -> None:
+    rng = random.Random(1)
+    sides = [choose_side(Strategy.NOISE, view(90, 10), rng) for _ in range(2000)]
+    assert 900 < sides.count(Side.YES) < 1100
+
+
+def test_late_bettors_bet_yes() -> None:
+    assert choose_side(Strategy.LATE, view(1, 100), random.Random(1)) is Side.YES
+
+
+def test_whales_stake_more_than_noise_bettors() -> None:
+    rng = random.Random(1)
+    balance = 10**13
+    whale = [choose_stake(Strategy.WHALE, balance, 10**7, 10**12, rng) or 0 for _ in range(300)]
+    noise = [choose_stake(Strategy.NOISE, balance, 10**7, 10**12, rng) or 0 for _ in range(300)]
+    assert sum(whale) > sum(noise)
+
+
+def test_stakes_stay_within_balance_and_limits() -> None:
+    rng = random.Random(2)
+    for balance in (0, 10**7 - 1, 10**7, 10**9, 10**15):
+        for strategy in Strategy:
+            stake = choose_stake(strategy, balance, 10**7, 10**12, rng)
+            if balance < 10**7:
+                assert stake is None
+            else:
+                assert stake is not None
+                assert 10**7 <= stake <= min(balance, 10**12)
