@@ -1,0 +1,297 @@
+"""The storage contract every adapter must honour: transactions, uniqueness, copies."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from decimal import Decimal
+
+from returns.result import Failure, Success
+
+from rooms_core.audit import verify_chain
+from rooms_core.errors import AlreadyBet, InsufficientFunds
+from rooms_core.ledger import EXTERNAL_DEPOSITS, EntryKind, JournalEntry, user_account
+from rooms_core.models import (
+    Bet,
+    Comparator,
+    Deposit,
+    NotificationKind,
+    OutboxMessage,
+    Side,
+    User,
+    Withdrawal,
+    WithdrawalState,
+)
+from rooms_core.room import Room, RoomState
+from tests.contract.conftest import UowFactory
+from tests.support import SOL, START
+
+
+def user(user_id: int, referrer: int | None = None) -> User:
+    return User(
+        id=user_id,
+        telegram_id=100 + user_id,
+        referral_code=f"CODE{user_id}",
+        referrer_id=referrer,
+        deposit_address=f"addr{user_id}",
+        created_at=START,
+    )
+
+
+def room(room_id: int, host: int, minutes: int = 60) -> Room:
+    return Room(
+        id=room_id,
+        host_id=host,
+        title="A contract room",
+        asset=SOL,
+        comparator=Comparator.GTE,
+        target=Decimal(200),
+        created_at=START,
+        lock_at=START + timedelta(minutes=minutes * 3 // 4),
+        settle_at=START + timedelta(minutes=minutes),
+    )
+
+
+def bet(bet_id: int, user_id: int, room_id: int) -> Bet:
+    return Bet(
+        id=bet_id,
+        room_id=room_id,
+        user_id=user_id,
+        side=Side.YES,
+        stake=10,
+        placed_at=START,
+        idempotency_key=str(bet_id),
+    )
+
+
+def deposit_entry(key: str, user_id: int, amount: int) -> JournalEntry:
+    return JournalEntry.transfer(
+        key, EntryKind.DEPOSIT, START, EXTERNAL_DEPOSITS, user_account(user_id), amount
+    )
+
+
+async def test_nothing_is_kept_without_commit(new_uow: UowFactory) -> None:
+    async with new_uow() as uow:
+        await uow.users.add(user(1))
+        await uow.ledger.post(deposit_entry("d1", 1, 5))
+    async with new_uow() as uow:
+        assert await uow.users.get(1) is None
+        assert await uow.ledger.balance(user_account(1)) == 0
+
+
+async def test_committed_changes_are_visible_to_the_next_unit_of_work(
+    new_uow: UowFactory,
+) -> None:
+    async with new_uow() as uow:
+        await uow.users.add(user(1))
+        await uow.ledger.post(deposit_entry("d1", 1, 5))
+        await uow.commit()
+    async with new_uow() as uow:
+        found = await uow.users.get(1)
+        assert found is not None
+        assert found.telegram_id == 101
+        assert await uow.users.get_by_telegram_id(101) == found
+        assert await uow.users.get_by_referral_code("CODE1") == found
+        assert await uow.users.get_by_deposit_address("addr1") == found
+        assert await uow.ledger.balance(user_account(1)) == 5
+        assert await uow.ledger.trial_balance() == 0
+
+
+async def test_an_exception_rolls_everything_back(new_uow: UowFactory) -> None:
+    try:
+        async with new_uow() as uow:
+            await uow.users.add(user(1))
+            raise RuntimeError("crash")
+    except RuntimeError:
+        pass
+    async with new_uow() as uow:
+        assert await uow.users.get(1) is None
+
+
+async def test_objects_are_copies_until_updated(new_uow: UowFactory) -> None:
+    async with new_uow() as uow:
+        await uow.users.add(user(1))
+        await uow.rooms.add(room(1, 1))
+        await uow.commit()
+    async with new_uow() as uow:
+        r = await uow.rooms.get(1)
+        assert r is not None
+        r.state = RoomState.OPEN
+        assert (await uow.rooms.get(1)).state is RoomState.QUEUING  # type: ignore[union-attr]
+        await uow.rooms.update(r)
+        await uow.commit()
+    async with new_uow() as uow:
+        assert (await uow.rooms.get(1)).state is RoomState.OPEN  # type: ignore[union-attr]
+
+
+async def test_ledger_refuses_overdrafts_and_ignores_replays(new_uow: UowFactory) -> None:
+    async with new_uow() as uow:
+        await uow.users.add(user(1))
+        assert await uow.ledger.post(deposit_entry("d1", 1, 5)) == Success(True)
+        assert await uow.ledger.post(deposit_entry("d1", 1, 5)) == Success(False)
+        overdraft = JournalEntry.transfer("x", EntryKind.BET, START, user_account(1), "escrow:1", 6)
+        assert await uow.ledger.post(overdraft) == Failure(InsufficientFunds(user_account(1), 6, 5))
+        await uow.commit()
+    async with new_uow() as uow:
+        assert await uow.ledger.balance(user_account(1)) == 5
+        assert await uow.ledger.get_entry("x") is None
+        assert [e.key for e in await uow.ledger.entries_for(user_account(1))] == ["d1"]
+        assert await uow.ledger.balances([user_account(1), EXTERNAL_DEPOSITS]) == {
+            user_account(1): 5,
+            EXTERNAL_DEPOSITS: -5,
+        }
+
+
+async def test_one_bet_per_user_and_room(new_uow: UowFactory) -> None:
+    async with new_uow() as uow:
+        await uow.users.add(user(1))
+        await uow.rooms.add(room(1, 1))
+        assert await uow.bets.add(bet(1, 1, 1)) == Success(None)
+        assert await uow.bets.add(bet(2, 1, 1)) == Failure(AlreadyBet(1, 1))
+        await uow.commit()
+    async with new_uow() as uow:
+        assert await uow.bets.add(bet(3, 1, 1)) == Failure(AlreadyBet(1, 1))
+        assert [b.id for b in await uow.bets.list_for_room(1)] == [1]
+        assert (await uow.bets.get_by_user_and_room(1, 1)) == await uow.bets.get(1)
+
+
+async def test_referrer_chains_and_counts(new_uow: UowFactory) -> None:
+    async with new_uow() as uow:
+        await uow.users.add(user(1))
+        await uow.users.add(user(2, referrer=1))
+        await uow.users.add(user(3, referrer=2))
+        await uow.users.add(user(4, referrer=3))
+        await uow.users.add(user(5, referrer=1))
+        await uow.commit()
+    async with new_uow() as uow:
+        chains = await uow.users.referrer_chains([4, 5, 1], 3)
+        assert chains == {4: [3, 2, 1], 5: [1], 1: []}
+        assert await uow.users.referral_counts(1, 3) == [2, 1, 1]
+
+
+async def test_outbox_dedupes_and_claims_until_sent(new_uow: UowFactory) -> None:
+    async with new_uow() as uow:
+        await uow.users.add(user(1))
+        for _ in range(2):
+            await uow.outbox.add(
+                OutboxMessage(
+                    id=await uow.outbox.next_id(),
+                    user_id=1,
+                    kind=NotificationKind.BET_WON,
+                    payload={"room_id": 1},
+                    dedupe_key="won:1",
+                    created_at=START,
+                    next_attempt_at=START,
+                )
+            )
+        await uow.commit()
+    async with new_uow() as uow:
+        assert await uow.outbox.pending_count() == 1
+        (claimed,) = await uow.outbox.claim_due(START, 10)
+        await uow.outbox.reschedule(claimed.id, START + timedelta(seconds=5), "busy")
+        await uow.commit()
+    async with new_uow() as uow:
+        assert await uow.outbox.claim_due(START, 10) == []
+        (again,) = await uow.outbox.claim_due(START + timedelta(seconds=5), 10)
+        assert again.attempts == 1
+        await uow.outbox.mark_sent(again.id, START)
+        await uow.commit()
+    async with new_uow() as uow:
+        assert await uow.outbox.pending_count() == 0
+
+
+async def test_audit_records_chain(new_uow: UowFactory) -> None:
+    for i in range(3):
+        async with new_uow() as uow:
+            await uow.audit.append("system", "test", {"i": i})
+            await uow.commit()
+    async with new_uow() as uow:
+        records = await uow.audit.records()
+    assert [r.details["i"] for r in records] == [0, 1, 2]
+    assert verify_chain(records) == Success(3)
+
+
+async def test_deposits_are_unique_per_signature_address_and_index(new_uow: UowFactory) -> None:
+    d = Deposit(
+        signature="s", address="a", instruction_index=0, user_id=1, amount=5, credited_at=START
+    )
+    async with new_uow() as uow:
+        await uow.users.add(user(1))
+        assert await uow.deposits.add(d) is True
+        assert await uow.deposits.add(d) is False
+        assert await uow.deposits.add(d.model_copy(update={"instruction_index": 1})) is True
+        await uow.deposits.set_cursor("a", "s")
+        await uow.commit()
+    async with new_uow() as uow:
+        assert await uow.deposits.exists("s", "a", 0)
+        assert await uow.deposits.get_cursor("a") == "s"
+
+
+async def test_withdrawals_pending_total(new_uow: UowFactory) -> None:
+    async with new_uow() as uow:
+        await uow.users.add(user(1))
+        for i, state in enumerate(
+            [WithdrawalState.APPROVED, WithdrawalState.SENT, WithdrawalState.CONFIRMED], start=1
+        ):
+            await uow.withdrawals.add(
+                Withdrawal(
+                    id=i,
+                    user_id=1,
+                    destination="d",
+                    amount=10 * i,
+                    state=state,
+                    created_at=START,
+                    idempotency_key=str(i),
+                )
+            )
+        await uow.commit()
+    async with new_uow() as uow:
+        assert await uow.withdrawals.pending_total() == 30
+        sent = await uow.withdrawals.list_by_state([WithdrawalState.SENT], 10)
+        assert [w.id for w in sent] == [2]
+
+
+async def test_idempotency_keys_are_remembered(new_uow: UowFactory) -> None:
+    async with new_uow() as uow:
+        await uow.idempotency.put("k", "42")
+        await uow.commit()
+    async with new_uow() as uow:
+        assert await uow.idempotency.get("k") == "42"
+        assert await uow.idempotency.get("other") is None
+
+
+async def test_due_rooms_are_those_past_lock_or_settle(new_uow: UowFactory) -> None:
+    async with new_uow() as uow:
+        await uow.users.add(user(1))
+        await uow.rooms.add(room(1, 1, minutes=60))
+        await uow.rooms.add(room(2, 1, minutes=600))
+        await uow.commit()
+    async with new_uow() as uow:
+        due = await uow.rooms.due(START + timedelta(minutes=50), 10)
+        assert [r.id for r in due] == [1]
+        listed = await uow.rooms.list_by_state([RoomState.QUEUING])
+        assert [r.id for r in listed] == [1, 2]
+
+
+async def test_units_of_work_serialise(new_uow: UowFactory) -> None:
+    async with new_uow() as uow:
+        await uow.users.add(user(1))
+        await uow.ledger.post(deposit_entry("d", 1, 100))
+        await uow.commit()
+
+    async def spend(i: int) -> bool:
+        async with new_uow() as uow:
+            balance = await uow.ledger.balance(user_account(1))
+            await asyncio.sleep(0)
+            entry = JournalEntry.transfer(
+                f"spend{i}", EntryKind.BET, START, user_account(1), f"escrow:{i}", 30
+            )
+            if balance < 30 or isinstance(await uow.ledger.post(entry), Failure):
+                return False
+            await uow.commit()
+            return True
+
+    results = await asyncio.gather(*(spend(i) for i in range(10)))
+    assert sum(results) == 3
+    async with new_uow() as uow:
+        assert await uow.ledger.balance(user_account(1)) == 10
