@@ -220,16 +220,35 @@ class WithdrawalRepository(Protocol):
 class UnitOfWork(Protocol):
     """One transaction over every repository."""
 
-    users: UserRepository
-    rooms: RoomRepository
-    bets: BetRepository
-    ledger: LedgerRepository
-    referrals: ReferralRepository
-    outbox: OutboxRepository
-    audit: AuditRepository
-    idempotency: IdempotencyRepository
-    deposits: DepositRepository
-    withdrawals: WithdrawalRepository
+    @property
+    def users(self) -> UserRepository: ...
+
+    @property
+    def rooms(self) -> RoomRepository: ...
+
+    @property
+    def bets(self) -> BetRepository: ...
+
+    @property
+    def ledger(self) -> LedgerRepository: ...
+
+    @property
+    def referrals(self) -> ReferralRepository: ...
+
+    @property
+    def outbox(self) -> OutboxRepository: ...
+
+    @property
+    def audit(self) -> AuditRepository: ...
+
+    @property
+    def idempotency(self) -> IdempotencyRepository: ...
+
+    @property
+    def deposits(self) -> DepositRepository: ...
+
+    @property
+    def withdrawals(self) -> WithdrawalRepository: ...
 
     async def __aenter__(self) -> Self:
         """Begin the transaction."""
