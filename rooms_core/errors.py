@@ -237,13 +237,6 @@ class InsufficientBalance(DomainError):
         )
 
 
-@dataclass(frozen=True, slots=True)
-class BettingPaused(DomainError):
-    @property
-    def message(self) -> str:
-        return "Betting is paused by the operators. Try again later."
-
-
 # --- settlement ----------------------------------------------------------------------
 
 
@@ -331,13 +324,6 @@ class WithdrawalStateConflict(DomainError):
 
 
 @dataclass(frozen=True, slots=True)
-class WithdrawalsPaused(DomainError):
-    @property
-    def message(self) -> str:
-        return "Withdrawals are paused by the operators. Try again later."
-
-
-@dataclass(frozen=True, slots=True)
 class IdempotencyConflict(DomainError):
     """The idempotency key was already used for a different request."""
 
@@ -370,7 +356,6 @@ BetError: TypeAlias = (
     | StakeBelowMinimum
     | StakeAboveMaximum
     | InsufficientBalance
-    | BettingPaused
     | IdempotencyConflict
 )
 SettleError: TypeAlias = (
@@ -388,6 +373,5 @@ WithdrawalError: TypeAlias = (
     | InvalidWithdrawalAddress
     | WithdrawalNotFound
     | WithdrawalStateConflict
-    | WithdrawalsPaused
     | IdempotencyConflict
 )

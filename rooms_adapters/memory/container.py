@@ -10,8 +10,10 @@ from datetime import datetime
 
 from dependency_injector import containers, providers
 
+from rooms_adapters.memory.chain import InMemoryChain
 from rooms_adapters.memory.clock import VirtualClock
 from rooms_adapters.memory.messenger import InMemoryMessenger
+from rooms_adapters.memory.signer import InMemorySigner
 from rooms_adapters.memory.store import InMemoryStore
 from rooms_adapters.memory.tokens import SeededTokenSource
 from rooms_adapters.memory.uow import InMemoryUnitOfWork
@@ -43,6 +45,8 @@ class InMemoryContainer(containers.DeclarativeContainer):
         concurrent=concurrent_price_fetch,
     )
     messenger = providers.Singleton(InMemoryMessenger)
+    signer = providers.Singleton(InMemorySigner, seed=providers.Object(b"in-memory signer"))
+    chain = providers.Singleton(InMemoryChain, verify=signer.provided.verify)
     deps = providers.Singleton(
         Deps, uow=uow.provider, clock=clock, oracle=oracle, tokens=tokens, settings=settings
     )
