@@ -15,6 +15,7 @@ from rooms_core.errors import DomainError
 from rooms_core.models import AuditRecord
 
 GENESIS_HASH = "0" * 64
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,12 +37,7 @@ def record_hash(
     prev_hash: str,
 ) -> str:
     """SHA-256 over a canonical JSON form of the record and the previous hash."""
-    body = json.dumps(
-        [seq, at.isoformat(), actor, action, details, prev_hash],
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=True,
-    )
+    body = _CANONICAL.encode([seq, at.isoformat(), actor, action, details, prev_hash])
     return hashlib.sha256(body.encode()).hexdigest()
 
 

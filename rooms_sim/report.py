@@ -664,18 +664,19 @@ def _plot_pnl(m: SimMetrics, out_dir: Path) -> str:
         if agents:
             note += f" · {_short_sol(lamports // agents)} SOL/agent × {agents}"
         value = _to_sol(lamports)
+        # Losses are labelled right of the zero line (that side of a loss row is empty), so
+        # a long label never runs into the strategy names.
         ax.annotate(
             note,
-            (value, y),
-            xytext=(4 if value >= 0 else -4, 0),
+            (max(value, 0.0), y),
+            xytext=(4, 0),
             textcoords="offset points",
-            ha="left" if value >= 0 else "right",
+            ha="left",
             va="center",
             fontsize=8,
         )
-    # Room for the annotations on both sides.
-    left = min(0.0, min(values)) - 0.6 * span
-    right = max(0.0, max(values)) + 0.6 * span
+    left = min(0.0, min(values)) - 0.05 * span
+    right = max(0.0, max(values)) + 0.8 * span
     ax.set_xlim(left, right)
     ax.grid(True, axis="x", alpha=0.3)
     ax.legend(

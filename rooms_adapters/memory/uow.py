@@ -399,7 +399,6 @@ class InMemoryUnitOfWork:
     def __init__(self, store: InMemoryStore) -> None:
         self.store = store
         self.committed = False
-        self._reset()
         self.users = InMemoryUserRepository(self)
         self.rooms = InMemoryRoomRepository(self)
         self.bets = InMemoryBetRepository(self)
@@ -445,10 +444,9 @@ class InMemoryUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        try:
-            await self.rollback()
-        finally:
-            self.store.lock.release()
+        # Staged writes are applied only by commit(), and __aenter__ starts afresh, so
+        # leaving is just letting go of the store.
+        self.store.lock.release()
 
     async def rollback(self) -> None:
         self._reset()
