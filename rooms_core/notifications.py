@@ -1,4 +1,4 @@
-"""Recording notifications in the outbox, inside the unit of work that causes them."""
+"""Recording what happened inside the unit of work that causes it: events and outbox rows."""
 
 from __future__ import annotations
 
@@ -6,6 +6,13 @@ from datetime import datetime
 
 from rooms_core.models import NotificationKind, OutboxMessage
 from rooms_core.ports.storage import UnitOfWork
+from rooms_core.room import Room
+
+
+async def save_room(uow: UnitOfWork, room: Room) -> None:
+    """Write back a changed room and emit the events it raised."""
+    uow.emit(*room.pull_events())  # first: the stored copy must not carry them
+    await uow.rooms.update(room)
 
 
 async def notify(

@@ -10,15 +10,17 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from pydantic import BaseModel
+from pydantic import BaseModel, PrivateAttr
 from returns.result import Failure, Result, Success
 
+from rooms_core import events
 from rooms_core.errors import (
     AlreadySettled,
     IllegalTransition,
     RoomClosedForBets,
     RoomLocked,
 )
+from rooms_core.events import DomainEvent
 from rooms_core.models import Asset, Comparator, Side
 
 
@@ -89,6 +91,16 @@ class Room(BaseModel):
     settlement_sources: tuple[str, ...] = ()
     closed_at: datetime | None = None
     close_reason: str | None = None
+    _events: list[DomainEvent] = PrivateAttr(default_factory=list)
+
+    def _raise(self, event: DomainEvent) -> None:
+        # A new list each time: copies of a room share private attributes shallowly.
+        self._events = [*self._events, event]
+
+    def pull_events(self) -> list[DomainEvent]:
+        """The events this aggregate raised since the last pull."""
+        events, self._events = self._events, []
+        return events
 
     # --- reading -------------------------------------------------------------------
 
@@ -139,6 +151,7 @@ class Room(BaseModel):
         if self.state is RoomState.QUEUING and self.bettors >= self.min_players:
             self.state = RoomState.OPEN
             self.opened_at = now
+            self._raise(events.RoomOpened(self.id, now))
             return True
         return False
 
@@ -156,8 +169,11 @@ class Room(BaseModel):
         """At ``lock_at`` a room still QUEUING, or with an empty pool, is cancelled."""
         return self.state is RoomState.QUEUING or self.yes_pool == 0 or self.no_pool == 0
 
-    def lock(self) -> Result[None, IllegalTransition | AlreadySettled]:
-        return self._move(RoomState.LOCKED)
+    def lock(self, now: datetime) -> Result[None, IllegalTransition | AlreadySettled]:
+        result = self._move(RoomState.LOCKED)
+        if isinstance(result, Success):
+            self._raise(events.RoomLocked(self.id, now))
+        return result
 
     def begin_settling(
         self, now: datetime, trigger_at: datetime | None
@@ -166,6 +182,7 @@ class Room(BaseModel):
         if isinstance(result, Success):
             self.settling_since = now
             self.trigger_at = trigger_at
+            self._raise(events.RoomSettling(self.id, now, trigger_at))
         return result
 
     def mark_settled(
@@ -177,6 +194,7 @@ class Room(BaseModel):
             self.settlement_value = value
             self.settlement_sources = sources
             self.closed_at = now
+            self._raise(events.RoomSettled(self.id, now, outcome.value))
         return result
 
     def cancel(
@@ -186,6 +204,7 @@ class Room(BaseModel):
         if isinstance(result, Success):
             self.close_reason = reason
             self.closed_at = now
+            self._raise(events.RoomCancelled(self.id, now, reason))
         return result
 
     def void(self, reason: str, now: datetime) -> Result[None, IllegalTransition | AlreadySettled]:
@@ -193,4 +212,5 @@ class Room(BaseModel):
         if isinstance(result, Success):
             self.close_reason = reason
             self.closed_at = now
+            self._raise(events.RoomVoided(self.id, now, reason))
         return result

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from rooms_core.events import DomainEvent
 from rooms_core.ledger import JournalEntry
 from rooms_core.models import AuditRecord, Bet, Deposit, OutboxMessage, User, Withdrawal
 from rooms_core.ports.clock import Clock
@@ -62,6 +64,8 @@ class InMemoryStore:
     deposits: dict[tuple[str, str, int], Deposit] = field(default_factory=dict)
     cursors: dict[str, str] = field(default_factory=dict)
     withdrawals: dict[int, Withdrawal] = field(default_factory=dict)
+    events: list[DomainEvent] = field(default_factory=list)
+    subscribers: list[Callable[[DomainEvent], None]] = field(default_factory=list)
 
     def __repr__(self) -> str:
         # Never dump the books: asyncio reprs task results (signal handler lookup).

@@ -18,6 +18,7 @@ from returns.result import Failure, Result, Success
 from rooms_adapters.memory.store import InMemoryStore, RewardRow
 from rooms_core.audit import GENESIS_HASH, make_record
 from rooms_core.errors import AlreadyBet, InsufficientFunds, SettlementInProgress
+from rooms_core.events import DomainEvent
 from rooms_core.ledger import JournalEntry, may_go_negative
 from rooms_core.models import (
     AuditRecord,
@@ -431,6 +432,10 @@ class InMemoryUnitOfWork:
         self.staged_deposits: dict[tuple[str, str, int], Deposit] = {}
         self.staged_cursors: dict[str, str] = {}
         self.staged_withdrawals: dict[int, Withdrawal] = {}
+        self.staged_events: list[DomainEvent] = []
+
+    def emit(self, *events: DomainEvent) -> None:
+        self.staged_events.extend(events)
 
     async def __aenter__(self) -> Self:
         await self.store.lock.acquire()
@@ -508,5 +513,10 @@ class InMemoryUnitOfWork:
         s.deposits.update(self.staged_deposits)
         s.cursors.update(self.staged_cursors)
         s.withdrawals.update(self.staged_withdrawals)
+        events = self.staged_events
+        s.events.extend(events)
         self._reset()
         self.committed = True
+        for event in events:
+            for subscriber in s.subscribers:
+                subscriber(event)

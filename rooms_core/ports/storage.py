@@ -16,6 +16,7 @@ from typing import Protocol, Self
 from returns.result import Result
 
 from rooms_core.errors import AlreadyBet, InsufficientFunds, SettlementInProgress
+from rooms_core.events import DomainEvent
 from rooms_core.ledger import JournalEntry
 from rooms_core.models import (
     AuditRecord,
@@ -261,8 +262,12 @@ class UnitOfWork(Protocol):
     ) -> None:
         """End it: roll back whatever was not committed."""
 
+    def emit(self, *events: DomainEvent) -> None:
+        """Record domain events; they are published to subscribers only if this unit of
+        work commits, after the commit."""
+
     async def commit(self) -> None:
-        """Make every change of this unit of work durable at once."""
+        """Make every change of this unit of work durable at once, then publish its events."""
 
     async def rollback(self) -> None:
         """Discard every change of this unit of work."""

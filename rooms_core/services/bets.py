@@ -14,9 +14,10 @@ from rooms_core.errors import (
     StakeBelowMinimum,
     UserNotFound,
 )
+from rooms_core.events import BetPlaced
 from rooms_core.ledger import EntryKind, JournalEntry, escrow_account, user_account
 from rooms_core.models import Bet, NotificationKind, Side
-from rooms_core.notifications import notify
+from rooms_core.notifications import notify, save_room
 from rooms_core.services.deps import Deps
 
 
@@ -92,7 +93,8 @@ async def place_bet(
         if isinstance(added, Failure):
             return Failure(added.failure())
         room.add_to_pool(side, stake, now)
-        await uow.rooms.update(room)
+        await save_room(uow, room)
+        uow.emit(BetPlaced(bet.id, room_id, user_id, side.value, stake, now))
         await uow.idempotency.put(request_key, str(bet.id))
         await notify(
             uow,

@@ -20,6 +20,7 @@ from rooms_core.errors import (
     TitleLength,
     UserNotFound,
 )
+from rooms_core.events import RoomCreated
 from rooms_core.models import Asset, AssetKind, Comparator, Metric
 from rooms_core.room import Room
 from rooms_core.services.deps import Deps
@@ -112,6 +113,7 @@ async def create_room(deps: Deps, *, host_id: int, spec: RoomSpec) -> Result[Roo
             host_fee_bps=settings.host_fee_bps,
         )
         await uow.rooms.add(room)
+        uow.emit(RoomCreated(room.id, host_id, now))
         await uow.audit.append(
             f"user:{host_id}",
             "room.created",

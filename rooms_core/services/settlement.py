@@ -20,7 +20,7 @@ from rooms_core.errors import (
     SettleError,
 )
 from rooms_core.models import BetStatus, NotificationKind, Observation, RefundReason, Side
-from rooms_core.notifications import notify
+from rooms_core.notifications import notify, save_room
 from rooms_core.parimutuel import SettlementPlan, plan_refund_all, plan_settlement
 from rooms_core.ports.storage import UnitOfWork
 from rooms_core.room import Room, RoomState
@@ -60,10 +60,10 @@ async def advance_room(deps: Deps, *, room_id: int) -> Result[RoomState, Lifecyc
                     return Failure(moved.failure())
                 await _close(uow, room, None, now, refund_reason=RefundReason.CANCELLED)
             else:
-                moved = room.lock()
+                moved = room.lock(now)
                 if isinstance(moved, Failure):
                     return Failure(moved.failure())
-                await uow.rooms.update(room)
+                await save_room(uow, room)
                 for bet in await uow.bets.list_for_room(room.id):
                     await notify(
                         uow,
@@ -77,7 +77,7 @@ async def advance_room(deps: Deps, *, room_id: int) -> Result[RoomState, Lifecyc
             moved = room.begin_settling(now, None)
             if isinstance(moved, Failure):
                 return Failure(moved.failure())
-            await uow.rooms.update(room)
+            await save_room(uow, room)
         else:
             return Failure(NotDue(room.id, _next_due(room)))
         await uow.audit.append("system", "room.advanced", {"room_id": room.id, "to": room.state})
@@ -203,7 +203,7 @@ async def _close(
         bet.payout = result.payout
         bet.refund_reason = result.refund_reason
     await uow.bets.update_many(bets)
-    await uow.rooms.update(room)
+    await save_room(uow, room)
     rewards_by_referrer: dict[int, int] = defaultdict(int)
     for reward in plan.rewards:
         await uow.referrals.record_reward(

@@ -27,6 +27,7 @@ from rooms_core.errors import (
     WithdrawalNotFound,
     WithdrawalStateConflict,
 )
+from rooms_core.events import DepositCredited, WithdrawalChanged
 from rooms_core.ledger import (
     EXTERNAL_DEPOSITS,
     EXTERNAL_WITHDRAWALS,
@@ -37,6 +38,7 @@ from rooms_core.ledger import (
 )
 from rooms_core.models import Deposit, NotificationKind, Withdrawal, WithdrawalState
 from rooms_core.notifications import notify
+from rooms_core.ports.storage import UnitOfWork
 from rooms_core.services.deps import Deps
 
 
@@ -91,6 +93,7 @@ async def credit_deposit(
             amount=amount,
             signature=signature,
         )
+        uow.emit(DepositCredited(user.id, amount, signature, now))
         await uow.audit.append(
             "system",
             "deposit.credited",
@@ -156,6 +159,7 @@ async def request_withdrawal(
         if isinstance(posted, Failure):
             return Failure(InsufficientBalance(amount, posted.failure().available))
         await uow.withdrawals.add(withdrawal)
+        _emit_change(uow, withdrawal)
         await uow.idempotency.put(request_key, str(withdrawal.id))
         await uow.audit.append(
             f"user:{user_id}",
@@ -184,6 +188,7 @@ async def approve_withdrawal(
             w.state = WithdrawalState.APPROVED
         w.updated_at = now
         await uow.withdrawals.update(w)
+        _emit_change(uow, w)
         await uow.audit.append(
             f"admin:{admin_id}", "withdrawal.approved", {"withdrawal_id": w.id, "state": w.state}
         )
@@ -212,6 +217,7 @@ async def record_withdrawal_sent(
         w.last_valid_block_height = last_valid_block_height
         w.updated_at = deps.clock.now()
         await uow.withdrawals.update(w)
+        _emit_change(uow, w)
         await uow.audit.append(
             "system", "withdrawal.signed", {"withdrawal_id": w.id, "signature": signature}
         )
@@ -245,6 +251,7 @@ async def confirm_withdrawal(
         w.state = WithdrawalState.CONFIRMED
         w.updated_at = now
         await uow.withdrawals.update(w)
+        _emit_change(uow, w)
         await notify(
             uow,
             user_id=w.user_id,
@@ -292,6 +299,7 @@ async def release_withdrawal(
         w.failure_reason = reason
         w.updated_at = now
         await uow.withdrawals.update(w)
+        _emit_change(uow, w)
         await notify(
             uow,
             user_id=w.user_id,
@@ -306,6 +314,10 @@ async def release_withdrawal(
         )
         await uow.commit()
         return Success(w)
+
+
+def _emit_change(uow: UnitOfWork, w: Withdrawal) -> None:
+    uow.emit(WithdrawalChanged(w.id, w.user_id, w.state.value, w.updated_at or w.created_at))
 
 
 def _require_posted(result: Result[bool, InsufficientFunds]) -> None:
