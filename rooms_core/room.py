@@ -99,7 +99,9 @@ class Room(BaseModel):
 
     def pull_events(self) -> list[DomainEvent]:
         """The events this aggregate raised since the last pull."""
-        events, self._events = self._events, []
+        events = self._events
+        if events:
+            self._events = []
         return events
 
     # --- reading -------------------------------------------------------------------

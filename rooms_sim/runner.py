@@ -393,6 +393,8 @@ class Simulation:
                 continue
             observation = observed.unwrap()
             value = float(observation.value)
+            if sim_asset.highest_lte < value < sim_asset.lowest_gte:
+                continue  # the consensus crosses no target
             for active in list(rooms.values()):
                 crossed = value >= active.target if active.gte else value <= active.target
                 if not crossed:

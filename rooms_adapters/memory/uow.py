@@ -74,6 +74,9 @@ class InMemoryUserRepository(_Repo):
     async def get(self, user_id: int) -> User | None:
         return self._copy(user_id)
 
+    async def exists(self, user_id: int) -> bool:
+        return user_id in self._s.users or user_id in self._u.staged_users
+
     def _find(self, attr: str, value: object) -> User | None:
         for user in self._u.staged_users.values():
             if getattr(user, attr) == value:
@@ -241,6 +244,7 @@ class InMemoryLedgerRepository(_Repo):
         for account, amount in net.items():
             deltas[account] = deltas.get(account, 0) + amount
         self._u.staged_entries.append(entry)
+        self._u.staged_entry_accounts.append(tuple(net))
         self._u.staged_entry_keys.add(entry.key)
         return Success(True)
 
@@ -419,6 +423,7 @@ class InMemoryUnitOfWork:
         self.new_bets: list[int] = []
         self.new_bet_keys: set[tuple[int, int]] = set()
         self.staged_entries: list[JournalEntry] = []
+        self.staged_entry_accounts: list[tuple[str, ...]] = []
         self.staged_entry_keys: set[str] = set()
         self.staged_deltas: dict[str, int] = {}
         self.staged_rewards: list[RewardRow] = []
@@ -479,9 +484,9 @@ class InMemoryUnitOfWork:
             s.bets_by_room[bet.room_id].append(bet_id)
             s.bets_by_user[bet.user_id].append(bet_id)
         s.bets.update(self.staged_bets)
-        for entry in self.staged_entries:
+        for entry, accounts in zip(self.staged_entries, self.staged_entry_accounts, strict=True):
             s.entries[entry.key] = entry
-            for account in entry.net_by_account():
+            for account in accounts:
                 s.entries_by_account[account].append(entry)
         for account, delta in self.staged_deltas.items():
             s.balances[account] += delta

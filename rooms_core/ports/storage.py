@@ -40,6 +40,9 @@ class UserRepository(Protocol):
     async def get(self, user_id: int) -> User | None:
         """The user, or None."""
 
+    async def exists(self, user_id: int) -> bool:
+        """Whether a user with this id exists (no copy, no lock)."""
+
     async def get_by_telegram_id(self, telegram_id: int) -> User | None:
         """The user registered with this Telegram id, or None."""
 

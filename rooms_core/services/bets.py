@@ -62,7 +62,7 @@ async def place_bet(
             return Failure(accepts.failure())
         if await uow.bets.get_by_user_and_room(user_id, room_id) is not None:
             return Failure(AlreadyBet(room_id, user_id))
-        if await uow.users.get(user_id) is None:
+        if not await uow.users.exists(user_id):
             return Failure(UserNotFound(user_id))
 
         bet = Bet.model_construct(
