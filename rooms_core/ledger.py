@@ -10,7 +10,6 @@ money comes in, so the whole ledger always sums to exactly zero.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -54,7 +53,6 @@ def protocol_dust_account(room_id: int) -> str:
     return f"protocol:dust:{_shard(room_id)}"
 
 
-PROTOCOL_FEE_ACCOUNTS = tuple(f"protocol:fees:{i}" for i in range(PROTOCOL_FEE_SHARDS))
 PROTOCOL_DUST_ACCOUNTS = tuple(f"protocol:dust:{i}" for i in range(PROTOCOL_FEE_SHARDS))
 EXTERNAL_DEPOSITS = "external:deposits"
 EXTERNAL_WITHDRAWALS = "external:withdrawals"
@@ -105,7 +103,3 @@ class JournalEntry:
         for p in self.postings:
             net[p.account] = net.get(p.account, 0) + p.amount
         return net
-
-
-def balanced(postings: Iterable[Posting]) -> bool:
-    return sum(p.amount for p in postings) == 0

@@ -197,16 +197,3 @@ def _refund(bet: Bet, reason: RefundReason) -> BetResult:
     return BetResult(
         bet.id, bet.user_id, bet.side, bet.stake, BetStatus.REFUNDED, bet.stake, reason
     )
-
-
-def implied_yes_probability(yes_pool: int, no_pool: int) -> float | None:
-    """Pool-implied probability of YES (for display and research, never for money)."""
-    total = yes_pool + no_pool
-    return None if total == 0 else yes_pool / total
-
-
-def payout_multiple(side_pool: int, total_pool: int, fee_bps: int) -> float | None:
-    """What one lamport on a side would return now, after fees (display only)."""
-    if side_pool == 0:
-        return None
-    return (total_pool - mul_div_floor(total_pool, fee_bps, BPS_DENOMINATOR)) / side_pool

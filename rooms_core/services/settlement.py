@@ -136,11 +136,6 @@ async def settle_room(
         return Success(plan)
 
 
-async def mark_settling(deps: Deps, *, room_id: int) -> Result[RoomState, LifecycleError]:
-    """Move a LOCKED room whose ``settle_at`` passed to SETTLING (awaiting a price)."""
-    return await advance_room(deps, room_id=room_id)
-
-
 async def void_room(
     deps: Deps, *, room_id: int, reason: str, actor: str = "system"
 ) -> Result[SettlementPlan, SettleError]:
