@@ -285,6 +285,17 @@ class NonPositiveAmount(DomainError):
 
 
 @dataclass(frozen=True, slots=True)
+class UnknownDepositAddress(DomainError):
+    """A payment to an address that is not any user's deposit address."""
+
+    address: str
+
+    @property
+    def message(self) -> str:
+        return f"{self.address} is not a ROOMS deposit address."
+
+
+@dataclass(frozen=True, slots=True)
 class WithdrawalNotFound(DomainError):
     withdrawal_id: int
 
@@ -364,7 +375,7 @@ SettleError: TypeAlias = (
 LifecycleError: TypeAlias = (
     RoomNotFound | IllegalTransition | NotDue | AlreadySettled | SettlementInProgress
 )
-DepositError: TypeAlias = UserNotFound | NonPositiveAmount
+DepositError: TypeAlias = UnknownDepositAddress | NonPositiveAmount
 WithdrawalError: TypeAlias = (
     UserNotFound
     | NonPositiveAmount

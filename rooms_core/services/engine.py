@@ -62,18 +62,15 @@ async def process_due(
     advanced = await advance_room(deps, room_id=room_id)
     if isinstance(advanced, Failure):
         error = advanced.failure()
-        if not isinstance(error, NotDue):
+        if not isinstance(error, NotDue):  # NotDue: maybe SETTLING already, awaiting a price
             return Failure(error)
-        state = None
-    else:
-        state = advanced.unwrap()
-        if state is RoomState.LOCKED:
-            return Success(DueResult(DueOutcome.LOCKED))
-        if state is RoomState.CANCELLED:
-            return Success(DueResult(DueOutcome.CANCELLED))
+    elif advanced.unwrap() is RoomState.LOCKED:
+        return Success(DueResult(DueOutcome.LOCKED))
+    elif advanced.unwrap() is RoomState.CANCELLED:
+        return Success(DueResult(DueOutcome.CANCELLED))
     async with deps.uow() as uow:
         room = await uow.rooms.get(room_id)
-    if room is None or room.state is not RoomState.SETTLING or state is RoomState.OPEN:
+    if room is None or room.state is not RoomState.SETTLING:
         return Success(DueResult(DueOutcome.NOTHING))
     observed = await deps.oracle.observe(room.asset)
     now = deps.clock.now()

@@ -216,7 +216,7 @@ async def _close(
             stake=result.stake,
             payout=result.payout,
             profit=result.profit,
-            reason=(result.refund_reason or "").__str__(),
+            reason=str(result.refund_reason or ""),
         )
     for referrer_id, amount in sorted(rewards_by_referrer.items()):
         await notify(

@@ -21,6 +21,7 @@ from rooms_core.errors import (
     InsufficientFunds,
     InvalidWithdrawalAddress,
     NonPositiveAmount,
+    UnknownDepositAddress,
     UserNotFound,
     WithdrawalBelowMinimum,
     WithdrawalError,
@@ -62,7 +63,7 @@ async def credit_deposit(
     async with deps.uow() as uow:
         user = await uow.users.get_by_deposit_address(address)
         if user is None:
-            return Failure(UserNotFound(-1))
+            return Failure(UnknownDepositAddress(address))
         deposit = Deposit(
             signature=signature,
             address=address,

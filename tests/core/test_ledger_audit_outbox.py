@@ -11,6 +11,7 @@ from rooms_core.audit import AuditChainBroken, verify_chain
 from rooms_core.errors import (
     InsufficientBalance,
     InvalidWithdrawalAddress,
+    UnknownDepositAddress,
     WithdrawalBelowMinimum,
     WithdrawalStateConflict,
 )
@@ -66,6 +67,14 @@ async def test_a_deposit_is_credited_once_per_signature_address_and_index(
     ]
     assert len(credited) == 2
     platform.check_invariants()
+
+
+async def test_a_payment_to_an_unknown_address_is_refused(platform: Platform) -> None:
+    result = await wallet.credit_deposit(
+        platform.deps, address="nobody", signature="S", instruction_index=0, amount=sol(1)
+    )
+    assert err(result) == UnknownDepositAddress("nobody")
+    assert not platform.store.deposits
 
 
 async def test_small_withdrawal_reserves_then_completes(platform: Platform) -> None:

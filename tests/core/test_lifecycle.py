@@ -14,6 +14,7 @@ from rooms_core.errors import (
 from rooms_core.models import BetStatus, RefundReason, Side
 from rooms_core.money import sol
 from rooms_core.room import ALLOWED_TRANSITIONS, Room, RoomState
+from rooms_core.services.engine import DueOutcome, process_due
 from rooms_core.services.settlement import advance_room, settle_room, void_room
 from tests.support import Platform, err, ok
 
@@ -197,3 +198,39 @@ async def test_every_bet_gets_a_result_when_the_room_settles(platform: Platform)
     async with platform.deps.uow() as uow:
         bets = await uow.bets.list_for_room(room.id)
     assert {b.status for b in bets} == {BetStatus.WON, BetStatus.LOST}
+
+
+async def test_no_price_after_settle_at_waits_then_voids_after_the_grace_period(
+    platform: Platform,
+) -> None:
+    room, (_, a, b) = await open_room(platform)
+    platform.clock.advance_to(room.lock_at)
+    assert ok(await process_due(platform.deps, room_id=room.id)).outcome is DueOutcome.LOCKED
+    for source in platform.sources:
+        source.down = True
+    platform.clock.advance_to(room.settle_at)
+    waiting = ok(await process_due(platform.deps, room_id=room.id))
+    assert waiting.outcome is DueOutcome.WAITING_FOR_PRICE
+    assert (await platform.get_room(room.id)).state is RoomState.SETTLING
+    platform.clock.advance_to(room.settle_at + platform.deps.settings.void_grace)
+    assert ok(await process_due(platform.deps, room_id=room.id)).outcome is DueOutcome.VOID
+    assert await platform.balance(a) == sol(100)
+    assert await platform.balance(b) == sol(100)
+    platform.check_invariants()
+
+
+async def test_a_price_within_the_grace_period_settles_the_room(platform: Platform) -> None:
+    room, _ = await open_room(platform)
+    platform.clock.advance_to(room.settle_at)
+    for source in platform.sources:
+        source.down = True
+    ok(await process_due(platform.deps, room_id=room.id))  # locks: lock_at passed long ago
+    assert ok(await process_due(platform.deps, room_id=room.id)).outcome is (
+        DueOutcome.WAITING_FOR_PRICE
+    )
+    for source in platform.sources:
+        source.down = False
+    platform.clock.advance(60)
+    settled = ok(await process_due(platform.deps, room_id=room.id))
+    assert settled.outcome is DueOutcome.SETTLED
+    assert (await platform.get_room(room.id)).outcome is Side.NO
