@@ -1,4 +1,4 @@
-"""Test matrix: `nox` runs every session; `nox -s tests-3.12` one of them."""
+"""Test matrix: `nox` runs every default session; `nox -s tests-3.12` one of them."""
 
 from __future__ import annotations
 
@@ -6,19 +6,21 @@ import glob
 import os
 import shutil
 import subprocess
-import tomllib
 from pathlib import Path
 
 import nox
+from packaging.requirements import Requirement
 
 nox.options.default_venv_backend = "uv"
 nox.options.error_on_missing_interpreters = True
+nox.options.download_python = "never"
 nox.options.reuse_existing_virtualenvs = True
-nox.options.sessions = ["lint", "typecheck", "layers", "tests"]
+nox.options.sessions = ["lint", "typecheck", "layers", "tests", "tests_lowest"]
 
-PYPROJECT = tomllib.loads(Path("pyproject.toml").read_text())
+PYPROJECT = nox.project.load_toml("pyproject.toml")
 DEV = nox.project.dependency_groups(PYPROJECT, "dev")
-SUPPORTED = ("3.11", "3.12", "3.13")
+# requires-python gives the lower bound; the newest CPython we support is set here.
+SUPPORTED = nox.project.python_versions(PYPROJECT, max_version="3.13")
 
 
 def find_interpreter(version: str) -> str | None:
@@ -43,18 +45,25 @@ def find_interpreter(version: str) -> str | None:
     return None
 
 
-# Every supported CPython this machine has: the matrix runs on all of them. Their folders go
-# first on PATH so uv finds them, and uv never downloads an interpreter of its own.
+# Every supported CPython this machine has: the matrix runs on all of them (and fails if it has
+# none). Their folders go first on PATH so nox and uv find them; neither downloads one.
 INTERPRETERS = {v: path for v in SUPPORTED if (path := find_interpreter(v))}
-PYTHONS = list(INTERPRETERS) or ["3.11"]
+PYTHONS = list(INTERPRETERS) or SUPPORTED[:1]
 os.environ["PATH"] = os.pathsep.join(
     [str(Path(p).parent) for p in INTERPRETERS.values()] + [os.environ.get("PATH", "")]
 )
 os.environ["UV_PYTHON_DOWNLOADS"] = "never"
 
 
-def install_project(session: nox.Session) -> None:
-    session.install("-e", ".[sim]", *DEV)
+def install_project(session: nox.Session, *uv_options: str) -> None:
+    """The project in editable mode with the `sim` extra and the `dev` dependency group."""
+    session.install(*uv_options, "-e", ".[sim]", *DEV)
+
+
+def dev_requirement(name: str) -> str:
+    """The `dev` group's requirement for one tool, so sessions that need only it agree with
+    pyproject.toml on its version."""
+    return next(r for r in DEV if Requirement(r).name == name)
 
 
 @nox.session(python=PYTHONS)
@@ -65,9 +74,17 @@ def tests(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHONS[0])
+def tests_lowest(session: nox.Session) -> None:
+    """The test suite on the lowest versions of our direct dependencies: keeps the lower
+    bounds in pyproject.toml honest."""
+    install_project(session, "--resolution=lowest-direct")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session(python=PYTHONS[0])
 def lint(session: nox.Session) -> None:
     """ruff: lint and formatting."""
-    session.install("ruff")
+    session.install(dev_requirement("ruff"))
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
 
@@ -76,11 +93,11 @@ def lint(session: nox.Session) -> None:
 def typecheck(session: nox.Session) -> None:
     """mypy --strict with the pydantic and returns plugins (config in pyproject.toml)."""
     install_project(session)
-    session.run("mypy")
+    session.run("mypy", *session.posargs)
 
 
 @nox.session(python=PYTHONS[0])
 def layers(session: nox.Session) -> None:
-    """import-linter: the core imports no adapter, adapters no bot or simulator."""
+    """import-linter: layers, a framework-free core, bot and simulator independent."""
     install_project(session)
     session.run("lint-imports")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from importlib.metadata import version as installed_version
+
 import typer
 
 from rooms_cli.sim import sim
@@ -12,16 +14,24 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-app.command(name="sim")(sim)
+
+
+def _register_commands(app: typer.Typer) -> None:
+    """Every subcommand, in one place. Each part of ROOMS defines its command (or a
+    `typer.Typer` group, added with `app.add_typer(group, name=...)`) in its own module here,
+    `rooms_cli/<name>.py`, and is added to the app here."""
+    app.command(name="sim")(sim)
+
+
+_register_commands(app)
 
 
 @app.command()
 def version() -> None:
     """Print the installed version."""
-    from importlib.metadata import version as installed_version
-
     typer.echo(installed_version("rooms"))
 
 
 def main() -> None:
-    app()
+    """The `rooms` console script (and `python -m rooms_cli`)."""
+    app(prog_name="rooms")

@@ -37,8 +37,11 @@ def sim(
     plots: Annotated[bool, typer.Option(help="Write the PNG plots.")] = True,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
-    """Simulate rooms, agents and the oracle on a virtual clock; write report.json,
-    report.md and plots. Exits with status 1 if any books-balance invariant fails."""
+    """Simulate rooms, agents and the oracle on a virtual clock.
+
+    Writes report.json, report.md and plots. Exits with status 1 if any books-balance
+    invariant fails, 2 for a bad scenario or option.
+    """
     console = Console(stderr=True)
     try:
         loaded = load_scenario(scenario)
