@@ -31,11 +31,8 @@ from returns.result import Failure, Success
 from rooms_adapters.memory.clock import VirtualClock
 from rooms_adapters.memory.container import InMemoryContainer
 from rooms_adapters.memory.store import InMemoryStore
-from rooms_core.audit import verify_chain
 from rooms_core.ledger import (
     PROTOCOL_DUST_ACCOUNTS,
-    escrow_account,
-    may_go_negative,
     user_account,
 )
 from rooms_core.models import Asset, BetStatus, Comparator, Observation, Side
@@ -637,35 +634,7 @@ class Simulation:
                 self._balance(agent.user_id) + agent.withdrawn - agent.deposited
             )
         m.pnl_by_strategy = dict(sorted(pnl.items()))
-        m.invariants = check_invariants(store)
-
-
-def check_invariants(store: InMemoryStore) -> dict[str, bool]:
-    """The books-balance checks reported in ``report.json`` (each must be true)."""
-    balances = store.balances
-    closings: dict[int, int] = defaultdict(int)
-    for key in store.entries:
-        if key.startswith("settle:"):
-            closings[int(key.split(":", 1)[1])] += 1
-    finished = [r for r in store.rooms.values() if r.state.is_terminal]
-    paid_once = all(
-        closings.get(r.id, 0) == (1 if store.bets_by_room.get(r.id) else 0) for r in finished
-    ) and all(count == 1 for count in closings.values())
-    recomputed = {a: v for a, v in store.recomputed_balances().items() if v}
-    cached = {a: v for a, v in balances.items() if v}
-    return {
-        "ledger_sums_to_zero": sum(balances.values()) == 0,
-        "balances_match_postings": recomputed == cached,
-        "no_negative_balance": all(v >= 0 or may_go_negative(a) for a, v in balances.items()),
-        "no_room_paid_twice": paid_once,
-        "escrows_empty": all(balances.get(escrow_account(r.id), 0) == 0 for r in finished),
-        "every_bet_resolved": all(
-            b.status is not BetStatus.ACTIVE
-            for b in store.bets.values()
-            if store.rooms[b.room_id].state.is_terminal
-        ),
-        "audit_chain_valid": isinstance(verify_chain(store.audit), Success),
-    }
+        m.invariants = store.books_checks()
 
 
 # A well-formed address outside the platform that simulated withdrawals go to.

@@ -11,9 +11,12 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from returns.result import Success
+
+from rooms_core.audit import verify_chain
 from rooms_core.events import DomainEvent
-from rooms_core.ledger import JournalEntry
-from rooms_core.models import AuditRecord, Bet, Deposit, OutboxMessage, User, Withdrawal
+from rooms_core.ledger import JournalEntry, escrow_account, may_go_negative
+from rooms_core.models import AuditRecord, Bet, BetStatus, Deposit, OutboxMessage, User, Withdrawal
 from rooms_core.ports.clock import Clock
 from rooms_core.room import Room
 
@@ -78,6 +81,36 @@ class InMemoryStore:
         """Like a database sequence: never reused, even by a rolled-back transaction."""
         self.sequences[sequence] += 1
         return self.sequences[sequence]
+
+    def books_checks(self) -> dict[str, bool]:
+        """The books-balance checks, each true in a healthy store: the ledger sums to zero,
+        cached balances equal their postings, no account that must not go negative is,
+        every closed room paid out once and holds nothing, every bet in a closed room has
+        its result, and the audit chain verifies."""
+        balances = self.balances
+        closings: dict[int, int] = defaultdict(int)
+        for key in self.entries:
+            if key.startswith("settle:"):
+                closings[int(key.split(":", 1)[1])] += 1
+        finished = [r for r in self.rooms.values() if r.state.is_terminal]
+        paid_once = all(
+            closings.get(r.id, 0) == (1 if self.bets_by_room.get(r.id) else 0) for r in finished
+        ) and all(count == 1 for count in closings.values())
+        recomputed = {a: v for a, v in self.recomputed_balances().items() if v}
+        cached = {a: v for a, v in balances.items() if v}
+        return {
+            "ledger_sums_to_zero": sum(balances.values()) == 0,
+            "balances_match_postings": recomputed == cached,
+            "no_negative_balance": all(v >= 0 or may_go_negative(a) for a, v in balances.items()),
+            "no_room_paid_twice": paid_once,
+            "escrows_empty": all(balances.get(escrow_account(r.id), 0) == 0 for r in finished),
+            "every_bet_resolved": all(
+                b.status is not BetStatus.ACTIVE
+                for b in self.bets.values()
+                if self.rooms[b.room_id].state.is_terminal
+            ),
+            "audit_chain_valid": isinstance(verify_chain(self.audit), Success),
+        }
 
     def recomputed_balances(self) -> dict[str, int]:
         """Balances summed from every posting, to check the cached ``balances`` against."""
