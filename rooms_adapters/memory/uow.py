@@ -29,6 +29,7 @@ from rooms_core.models import (
     Withdrawal,
     WithdrawalState,
 )
+from rooms_core.ports.storage import BetPlacementView
 from rooms_core.room import TERMINAL_STATES, Room, RoomState
 
 _PENDING_WITHDRAWAL_STATES = frozenset(
@@ -196,6 +197,17 @@ class InMemoryBetRepository(_Repo):
     async def get(self, bet_id: int) -> Bet | None:
         bet = self._lookup(bet_id)
         return None if bet is None else bet.model_copy()
+
+    async def placement_view(
+        self, user_id: int, room_id: int, request_key: str
+    ) -> BetPlacementView:
+        key = (user_id, room_id)
+        return BetPlacementView(
+            previous_ref=await self._u.idempotency.get(request_key),
+            room=await self._u.rooms.get(room_id),
+            has_bet=key in self._s.bet_by_user_room or key in self._u.new_bet_keys,
+            user_exists=await self._u.users.exists(user_id),
+        )
 
     async def get_by_user_and_room(self, user_id: int, room_id: int) -> Bet | None:
         bet_id = self._s.bet_by_user_room.get((user_id, room_id))

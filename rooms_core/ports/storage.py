@@ -9,6 +9,7 @@ changing one changes nothing until it is passed to ``update`` and the unit of wo
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
@@ -28,6 +29,35 @@ from rooms_core.models import (
     WithdrawalState,
 )
 from rooms_core.room import Room, RoomState
+
+
+class TransientStorageError(Exception):
+    """The storage could not finish a unit of work for a reason that may pass: a lost
+    connection, a failover, a deadlock or a lost race on a unique key. Nothing of the unit
+    of work was applied, except when the connection was lost during ``commit``, where it may
+    have been. Either way the whole unit of work may be run again: idempotency keys make a
+    repeat of an applied one change nothing (:func:`rooms_core.services.retry.retrying`)."""
+
+
+class StorageUnavailable(TransientStorageError):
+    """The connection to the storage failed or was lost."""
+
+
+class StorageConflict(TransientStorageError):
+    """A concurrent transaction won a race (unique key, deadlock, serialization)."""
+
+
+@dataclass(frozen=True, slots=True)
+class BetPlacementView:
+    """What placing one bet reads, in one go (one statement on a database).
+
+    ``room`` is held for the rest of the unit of work (waiting for a concurrent holder), so
+    pool counts written back are never stale."""
+
+    previous_ref: str | None  # the result of an earlier request with the same key
+    room: Room | None
+    has_bet: bool  # this user already has a bet in this room
+    user_exists: bool
 
 
 class UserRepository(Protocol):
@@ -100,6 +130,11 @@ class BetRepository(Protocol):
 
     async def get(self, bet_id: int) -> Bet | None:
         """The bet, or None."""
+
+    async def placement_view(
+        self, user_id: int, room_id: int, request_key: str
+    ) -> BetPlacementView:
+        """Everything :func:`rooms_core.services.bets.place_bet` checks before writing."""
 
     async def get_by_user_and_room(self, user_id: int, room_id: int) -> Bet | None:
         """This user's bet in this room, or None."""

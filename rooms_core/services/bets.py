@@ -43,9 +43,9 @@ async def place_bet(
     settings = deps.settings
     request_key = bet_request_key(user_id, idempotency_key)
     async with deps.uow() as uow:
-        previous = await uow.idempotency.get(request_key)
-        if previous is not None:
-            bet = await uow.bets.get(int(previous))
+        view = await uow.bets.placement_view(user_id, room_id, request_key)
+        if view.previous_ref is not None:
+            bet = await uow.bets.get(int(view.previous_ref))
             if bet is not None and (bet.room_id, bet.side, bet.stake) == (room_id, side, stake):
                 return Success(bet)
             return Failure(IdempotencyConflict(idempotency_key))
@@ -54,15 +54,15 @@ async def place_bet(
         if stake > settings.max_stake:
             return Failure(StakeAboveMaximum(stake, settings.max_stake))
         now = deps.clock.now()
-        room = await uow.rooms.get(room_id)
+        room = view.room
         if room is None:
             return Failure(RoomNotFound(room_id))
         accepts = room.check_accepts_bet(now)
         if isinstance(accepts, Failure):
             return Failure(accepts.failure())
-        if await uow.bets.get_by_user_and_room(user_id, room_id) is not None:
+        if view.has_bet:
             return Failure(AlreadyBet(room_id, user_id))
-        if not await uow.users.exists(user_id):
+        if not view.user_exists:
             return Failure(UserNotFound(user_id))
 
         bet = Bet.model_construct(
@@ -89,6 +89,8 @@ async def place_bet(
         if isinstance(posted, Failure):
             funds = posted.failure()
             return Failure(InsufficientBalance(stake, funds.available))
+        if not posted.unwrap():  # the stake entry exists: a bet committed since the view
+            return Failure(AlreadyBet(room_id, user_id))
         added = await uow.bets.add(bet)
         if isinstance(added, Failure):
             return Failure(added.failure())

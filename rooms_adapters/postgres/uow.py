@@ -1,0 +1,945 @@
+"""The PostgreSQL unit of work and its repositories.
+
+A unit of work is one transaction on one pooled connection. Reads run at once. Writes whose
+outcome the caller needs (a ledger post, a new user, a deposit) run at once too; every other
+write (room and bet changes, outbox rows, audit records, idempotency keys, rewards, ...) is
+staged and sent at ``commit`` as **one** statement of data-modifying CTEs, or earlier, right
+before the next statement of the unit of work, so a read always sees the unit of work's own
+writes. Placing a bet is therefore: BEGIN, one read (:meth:`placement_view`), one ledger
+post, one flush, COMMIT; settling a room of 10,000 bets is a handful of set-based statements.
+
+Errors that may pass (lost connection, deadlock, a lost race on a unique key) surface as
+:class:`~rooms_core.ports.storage.TransientStorageError`; the caller repeats the whole unit of
+work (:func:`rooms_core.services.retry.retrying`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+import asyncpg
+from returns.result import Failure, Result, Success
+
+from rooms_adapters.postgres.rows import (
+    BET_COLUMNS,
+    OUTBOX_COLUMNS,
+    ROOM_COLUMNS,
+    USER_COLUMNS,
+    WITHDRAWAL_COLUMNS,
+    bet_from_row,
+    entry_from_row,
+    outbox_from_row,
+    room_from_row,
+    room_record,
+    user_from_row,
+    withdrawal_from_row,
+    withdrawal_record,
+)
+from rooms_adapters.postgres.store import PostgresStore
+from rooms_core.audit import GENESIS_HASH, make_record
+from rooms_core.errors import AlreadyBet, InsufficientFunds, SettlementInProgress
+from rooms_core.events import DomainEvent
+from rooms_core.ledger import JournalEntry, may_go_negative
+from rooms_core.models import (
+    AuditRecord,
+    Bet,
+    Deposit,
+    OutboxMessage,
+    User,
+    Withdrawal,
+    WithdrawalState,
+)
+from rooms_core.ports.storage import (
+    BetPlacementView,
+    StorageConflict,
+    StorageUnavailable,
+)
+from rooms_core.room import Room, RoomState
+
+T = TypeVar("T")
+
+AUDIT_SEAL_LOCK = 0x41554449  # "AUDI": one sealer at a time
+_PENDING_WITHDRAWAL_STATES = [
+    WithdrawalState.PENDING_APPROVAL.value,
+    WithdrawalState.APPROVED.value,
+    WithdrawalState.SENT.value,
+]
+_CONFLICTS = (
+    asyncpg.UniqueViolationError,
+    asyncpg.DeadlockDetectedError,
+    asyncpg.SerializationError,
+    asyncpg.LockNotAvailableError,
+)
+_UNAVAILABLE = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.OperatorInterventionError,
+    asyncpg.InterfaceError,
+    ConnectionError,
+    OSError,
+    TimeoutError,
+)
+
+
+async def translate_errors(call: Awaitable[T]) -> T:
+    """Await a database call, turning errors that may pass into the port's transient ones."""
+    try:
+        return await call
+    except _CONFLICTS as error:
+        raise StorageConflict(str(error)) from error
+    except _UNAVAILABLE as error:
+        raise StorageUnavailable(f"{type(error).__name__}: {error}") from error
+
+
+class _Repo:
+    __slots__ = ("_u",)
+
+    def __init__(self, uow: PostgresUnitOfWork) -> None:
+        self._u = uow
+
+
+class PostgresUserRepository(_Repo):
+    __slots__ = ()
+
+    async def next_id(self) -> int:
+        return await self._u.next_id("users")
+
+    async def add(self, user: User) -> None:
+        await self._u.execute(
+            f"INSERT INTO users ({USER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            user.id,
+            user.telegram_id,
+            user.username,
+            user.referral_code,
+            user.referrer_id,
+            user.deposit_address,
+            user.created_at,
+        )
+
+    async def _one(self, where: str, value: object) -> User | None:
+        row = await self._u.fetchrow(f"SELECT {USER_COLUMNS} FROM users WHERE {where}", value)
+        return None if row is None else user_from_row(row)
+
+    async def get(self, user_id: int) -> User | None:
+        return await self._one("id = $1", user_id)
+
+    async def exists(self, user_id: int) -> bool:
+        return bool(
+            await self._u.fetchval("SELECT EXISTS (SELECT 1 FROM users WHERE id = $1)", user_id)
+        )
+
+    async def get_by_telegram_id(self, telegram_id: int) -> User | None:
+        return await self._one("telegram_id = $1", telegram_id)
+
+    async def get_by_referral_code(self, code: str) -> User | None:
+        return await self._one("referral_code = $1", code)
+
+    async def get_by_deposit_address(self, address: str) -> User | None:
+        return await self._one("deposit_address = $1", address)
+
+    async def update(self, user: User) -> None:
+        self._u.staged_users[user.id] = (
+            user.id,
+            user.telegram_id,
+            user.username,
+            user.referrer_id,
+            user.deposit_address,
+        )
+
+    async def referral_counts(self, user_id: int, levels: int) -> list[int]:
+        rows = await self._u.fetch(
+            """WITH RECURSIVE tree (id, depth) AS (
+                   SELECT id, 1 FROM users WHERE referrer_id = $1
+                   UNION ALL
+                   SELECT u.id, t.depth + 1 FROM users u JOIN tree t ON u.referrer_id = t.id
+                   WHERE t.depth < $2)
+               SELECT depth, count(*) AS n FROM tree GROUP BY depth""",
+            user_id,
+            levels,
+        )
+        by_depth = {r["depth"]: r["n"] for r in rows}
+        return [by_depth.get(level, 0) for level in range(1, levels + 1)]
+
+    async def referrer_chains(self, user_ids: Sequence[int], levels: int) -> dict[int, list[int]]:
+        chains: dict[int, list[int]] = {user_id: [] for user_id in user_ids}
+        if not user_ids or levels < 1:
+            return chains
+        rows = await self._u.fetch(
+            """WITH RECURSIVE chain (user_id, referrer_id, depth) AS (
+                   SELECT id, referrer_id, 1 FROM users
+                   WHERE id = ANY ($1::bigint[]) AND referrer_id IS NOT NULL
+                   UNION ALL
+                   SELECT c.user_id, p.referrer_id, c.depth + 1
+                   FROM chain c JOIN users p ON p.id = c.referrer_id
+                   WHERE p.referrer_id IS NOT NULL AND c.depth < $2)
+               SELECT user_id, referrer_id FROM chain ORDER BY user_id, depth""",
+            list(user_ids),
+            levels,
+        )
+        for r in rows:
+            chains[r["user_id"]].append(r["referrer_id"])
+        return chains
+
+
+class PostgresRoomRepository(_Repo):
+    __slots__ = ()
+
+    async def next_id(self) -> int:
+        return await self._u.next_id("rooms")
+
+    async def add(self, room: Room) -> None:
+        self._u.new_rooms[room.id] = room_record(room)
+
+    async def get(self, room_id: int) -> Room | None:
+        row = await self._u.fetchrow(f"SELECT {ROOM_COLUMNS} FROM rooms WHERE id = $1", room_id)
+        return None if row is None else room_from_row(row)
+
+    async def get_for_update(self, room_id: int) -> Result[Room | None, SettlementInProgress]:
+        row = await self._u.fetchrow(
+            f"SELECT {ROOM_COLUMNS} FROM rooms WHERE id = $1 FOR UPDATE SKIP LOCKED", room_id
+        )
+        if row is not None:
+            return Success(room_from_row(row))
+        if await self._u.fetchval("SELECT EXISTS (SELECT 1 FROM rooms WHERE id = $1)", room_id):
+            return Failure(SettlementInProgress(room_id))
+        return Success(None)
+
+    async def update(self, room: Room) -> None:
+        record = room_record(room)
+        if room.id in self._u.new_rooms:
+            self._u.new_rooms[room.id] = record
+        else:
+            self._u.room_updates[room.id] = record
+
+    async def list_by_state(
+        self, states: Sequence[RoomState], limit: int = 100, offset: int = 0
+    ) -> list[Room]:
+        rows = await self._u.fetch(
+            f"""SELECT {ROOM_COLUMNS} FROM rooms WHERE state = ANY ($1::text[])
+                ORDER BY id LIMIT $2 OFFSET $3""",
+            [s.value for s in states],
+            limit,
+            offset,
+        )
+        return [room_from_row(r) for r in rows]
+
+    async def due(self, now: datetime, limit: int) -> list[Room]:
+        rows = await self._u.fetch(
+            f"""SELECT {ROOM_COLUMNS} FROM rooms
+                WHERE (state IN ('QUEUING', 'OPEN') AND lock_at <= $1)
+                   OR (state = 'LOCKED' AND settle_at <= $1)
+                   OR state = 'SETTLING'
+                ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED""",
+            now,
+            limit,
+        )
+        return [room_from_row(r) for r in rows]
+
+
+class PostgresBetRepository(_Repo):
+    __slots__ = ()
+
+    async def next_id(self) -> int:
+        return await self._u.next_id("bets")
+
+    async def placement_view(
+        self, user_id: int, room_id: int, request_key: str
+    ) -> BetPlacementView:
+        # The room's row lock is taken in the CTE, so the row read is the newest committed
+        # version (PostgreSQL re-reads a locked row after waiting for it).
+        row = await self._u.fetchrow(
+            f"""WITH r AS (SELECT {ROOM_COLUMNS} FROM rooms WHERE id = $2 FOR UPDATE)
+                SELECT (SELECT result_ref FROM idempotency_keys WHERE key = $3) AS previous_ref,
+                       EXISTS (SELECT 1 FROM bets WHERE user_id = $1 AND room_id = $2) AS has_bet,
+                       EXISTS (SELECT 1 FROM users WHERE id = $1) AS user_exists,
+                       r.*
+                FROM (SELECT 1) AS one LEFT JOIN r ON true""",
+            user_id,
+            room_id,
+            request_key,
+        )
+        assert row is not None
+        if not row["has_bet"]:
+            self._u.known_without_bet.add((user_id, room_id))
+        return BetPlacementView(
+            previous_ref=row["previous_ref"],
+            room=None if row["id"] is None else room_from_row(row),
+            has_bet=row["has_bet"],
+            user_exists=row["user_exists"],
+        )
+
+    async def add(self, bet: Bet) -> Result[None, AlreadyBet]:
+        key = (bet.user_id, bet.room_id)
+        u = self._u
+        if key in u.staged_bet_keys:
+            return Failure(AlreadyBet(bet.room_id, bet.user_id))
+        if key not in u.known_without_bet and await u.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM bets WHERE user_id = $1 AND room_id = $2)", *key
+        ):
+            return Failure(AlreadyBet(bet.room_id, bet.user_id))
+        # A concurrent insert of the same pair fails the flush on the UNIQUE constraint.
+        u.known_without_bet.discard(key)
+        u.staged_bet_keys.add(key)
+        u.new_bets[bet.id] = bet.model_copy()
+        return Success(None)
+
+    async def _many(self, where: str, *args: object) -> list[Bet]:
+        rows = await self._u.fetch(f"SELECT {BET_COLUMNS} FROM bets WHERE {where}", *args)
+        return [bet_from_row(r) for r in rows]
+
+    async def get(self, bet_id: int) -> Bet | None:
+        found = await self._many("id = $1", bet_id)
+        return found[0] if found else None
+
+    async def get_by_user_and_room(self, user_id: int, room_id: int) -> Bet | None:
+        found = await self._many("user_id = $1 AND room_id = $2", user_id, room_id)
+        return found[0] if found else None
+
+    async def list_for_room(self, room_id: int) -> list[Bet]:
+        return await self._many("room_id = $1 ORDER BY id", room_id)
+
+    async def list_for_user(self, user_id: int, limit: int = 50) -> list[Bet]:
+        return await self._many("user_id = $1 ORDER BY id DESC LIMIT $2", user_id, limit)
+
+    async def update_many(self, bets: Sequence[Bet]) -> None:
+        new_bets, updates = self._u.new_bets, self._u.bet_updates
+        for bet in bets:
+            if bet.id in new_bets:
+                new_bets[bet.id] = bet.model_copy()
+            else:
+                reason = bet.refund_reason
+                updates[bet.id] = (
+                    bet.status.value,
+                    bet.payout,
+                    None if reason is None else reason.value,
+                )
+
+
+class PostgresLedgerRepository(_Repo):
+    __slots__ = ()
+
+    async def post(self, entry: JournalEntry) -> Result[bool, InsufficientFunds]:
+        accounts = [p.account for p in entry.postings]
+        row = await self._u.fetchrow(
+            "SELECT * FROM ledger_post($1, $2, $3, $4, $5::text[], $6::bigint[], $7::boolean[])",
+            entry.key,
+            entry.kind.value,
+            entry.at,
+            entry.memo,
+            accounts,
+            [p.amount for p in entry.postings],
+            [may_go_negative(a) for a in accounts],
+        )
+        assert row is not None
+        status = row["status"]
+        if status == "applied":
+            return Success(True)
+        if status == "replay":
+            return Success(False)
+        account = row["short_account"]
+        needed = -entry.net_by_account()[account]
+        return Failure(InsufficientFunds(account, needed, row["available"]))
+
+    async def balance(self, account: str) -> int:
+        value = await self._u.fetchval("SELECT balance FROM accounts WHERE name = $1", account)
+        return int(value or 0)
+
+    async def balances(self, accounts: Sequence[str]) -> dict[str, int]:
+        rows = await self._u.fetch(
+            "SELECT name, balance FROM accounts WHERE name = ANY ($1::text[])", list(accounts)
+        )
+        found = {r["name"]: r["balance"] for r in rows}
+        return {a: found.get(a, 0) for a in accounts}
+
+    _ENTRY = """SELECT e.key, e.kind, e.at, e.memo,
+                       array_agg(p.account ORDER BY p.line) AS accounts,
+                       array_agg(p.amount ORDER BY p.line) AS amounts
+                FROM journal_entries e JOIN postings p ON p.entry_id = e.id"""
+
+    async def get_entry(self, key: str) -> JournalEntry | None:
+        row = await self._u.fetchrow(f"{self._ENTRY} WHERE e.key = $1 GROUP BY e.id", key)
+        return None if row is None else entry_from_row(row)
+
+    async def entries_for(self, account: str, limit: int = 50) -> list[JournalEntry]:
+        rows = await self._u.fetch(
+            f"""{self._ENTRY}
+                WHERE e.id IN (SELECT DISTINCT entry_id FROM postings WHERE account = $1
+                               ORDER BY entry_id DESC LIMIT $2)
+                GROUP BY e.id ORDER BY e.id DESC""",
+            account,
+            limit,
+        )
+        return [entry_from_row(r) for r in rows]
+
+    async def trial_balance(self) -> int:
+        return int(await self._u.fetchval("SELECT coalesce(sum(balance), 0) FROM accounts"))
+
+
+class PostgresReferralRepository(_Repo):
+    __slots__ = ()
+
+    async def record_reward(
+        self, referrer_id: int, level: int, amount: int, room_id: int, bet_id: int
+    ) -> None:
+        self._u.staged_rewards.append((referrer_id, level, amount, room_id, bet_id))
+
+    async def earnings(self, user_id: int) -> dict[int, int]:
+        rows = await self._u.fetch(
+            """SELECT level, sum(amount) AS total FROM referral_rewards
+               WHERE referrer_id = $1 GROUP BY level""",
+            user_id,
+        )
+        return {r["level"]: int(r["total"]) for r in rows}
+
+
+class PostgresOutboxRepository(_Repo):
+    __slots__ = ()
+
+    async def next_id(self) -> int:
+        return await self._u.next_id("outbox")
+
+    async def add(self, message: OutboxMessage) -> None:
+        staged = self._u.new_outbox
+        if message.dedupe_key not in staged:  # the database ignores keys it has already
+            staged[message.dedupe_key] = message
+
+    async def claim_due(self, now: datetime, limit: int) -> list[OutboxMessage]:
+        rows = await self._u.fetch(
+            f"""SELECT {OUTBOX_COLUMNS} FROM outbox
+                WHERE sent_at IS NULL AND next_attempt_at <= $1
+                ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED""",
+            now,
+            limit,
+        )
+        return [outbox_from_row(r) for r in rows]
+
+    async def mark_sent(self, message_id: int, at: datetime) -> None:
+        self._u.outbox_updates[message_id] = (at, None, None)
+
+    async def reschedule(self, message_id: int, at: datetime, error: str) -> None:
+        self._u.outbox_updates[message_id] = (None, at, error)
+
+    async def pending_count(self) -> int:
+        return int(await self._u.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL"))
+
+
+class PostgresAuditRepository(_Repo):
+    __slots__ = ()
+
+    async def append(self, actor: str, action: str, details: dict[str, str | int | None]) -> None:
+        self._u.staged_audit.append((self._u.store.clock.now(), actor, action, json.dumps(details)))
+
+    async def seal(self, batch: int = 10_000) -> int:
+        """Chain the records of finished transactions onto the sealed log, in transaction id
+        order; returns how many were sealed. One sealer runs at a time (advisory lock)."""
+        u = self._u
+        await u.execute("SELECT pg_advisory_xact_lock($1)", AUDIT_SEAL_LOCK)
+        last = await u.fetchrow(
+            "SELECT seq, hash FROM audit_log WHERE seq IS NOT NULL ORDER BY seq DESC LIMIT 1"
+        )
+        rows = await u.fetch(
+            """SELECT id, at, actor, action, details FROM audit_log
+               WHERE seq IS NULL AND xid < pg_snapshot_xmin(pg_current_snapshot())
+               ORDER BY xid, id LIMIT $1""",
+            batch,
+        )
+        if not rows:
+            return 0
+        seq, prev = (0, GENESIS_HASH) if last is None else (last["seq"], last["hash"])
+        ids, seqs, prevs, hashes = [], [], [], []
+        for r in rows:
+            seq += 1
+            record = make_record(seq, r["at"], r["actor"], r["action"], r["details"], prev)
+            ids.append(r["id"])
+            seqs.append(seq)
+            prevs.append(prev)
+            hashes.append(record.hash)
+            prev = record.hash
+        await u.execute(
+            """UPDATE audit_log AS t SET seq = s.seq, prev_hash = s.prev_hash, hash = s.hash
+               FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[])
+                    AS s (id, seq, prev_hash, hash)
+               WHERE t.id = s.id""",
+            ids,
+            seqs,
+            prevs,
+            hashes,
+        )
+        return len(rows)
+
+    async def records(self, after_seq: int = 0, limit: int = 1000) -> list[AuditRecord]:
+        await self.seal()
+        rows = await self._u.fetch(
+            """SELECT seq, at, actor, action, details, prev_hash, hash FROM audit_log
+               WHERE seq > $1 ORDER BY seq LIMIT $2""",
+            after_seq,
+            limit,
+        )
+        return [
+            AuditRecord(
+                seq=r["seq"],
+                at=r["at"],
+                actor=r["actor"],
+                action=r["action"],
+                details=r["details"],
+                prev_hash=r["prev_hash"],
+                hash=r["hash"],
+            )
+            for r in rows
+        ]
+
+
+class PostgresIdempotencyRepository(_Repo):
+    __slots__ = ()
+
+    async def get(self, key: str) -> str | None:
+        value = await self._u.fetchval(
+            "SELECT result_ref FROM idempotency_keys WHERE key = $1", key
+        )
+        return None if value is None else str(value)
+
+    async def put(self, key: str, result_ref: str) -> None:
+        if key in self._u.staged_idempotency:
+            raise ValueError(f"idempotency key {key!r} already used")
+        self._u.staged_idempotency[key] = result_ref  # the primary key catches a race
+
+
+class PostgresDepositRepository(_Repo):
+    __slots__ = ()
+
+    async def add(self, deposit: Deposit) -> bool:
+        inserted = await self._u.fetchval(
+            """INSERT INTO deposits (signature, address, instruction_index, user_id, amount,
+                                     credited_at)
+               VALUES ($1, $2, $3, $4, $5, $6)
+               ON CONFLICT DO NOTHING RETURNING true""",
+            deposit.signature,
+            deposit.address,
+            deposit.instruction_index,
+            deposit.user_id,
+            deposit.amount,
+            deposit.credited_at,
+        )
+        return bool(inserted)
+
+    async def exists(self, signature: str, address: str, instruction_index: int) -> bool:
+        return bool(
+            await self._u.fetchval(
+                """SELECT EXISTS (SELECT 1 FROM deposits WHERE signature = $1 AND address = $2
+                                  AND instruction_index = $3)""",
+                signature,
+                address,
+                instruction_index,
+            )
+        )
+
+    async def get_cursor(self, address: str) -> str | None:
+        value = await self._u.fetchval(
+            "SELECT signature FROM deposit_cursors WHERE address = $1", address
+        )
+        return None if value is None else str(value)
+
+    async def set_cursor(self, address: str, signature: str) -> None:
+        self._u.staged_cursors[address] = signature
+
+
+class PostgresWithdrawalRepository(_Repo):
+    __slots__ = ()
+
+    async def next_id(self) -> int:
+        return await self._u.next_id("withdrawals")
+
+    async def add(self, withdrawal: Withdrawal) -> None:
+        self._u.new_withdrawals[withdrawal.id] = withdrawal_record(withdrawal)
+
+    async def get(self, withdrawal_id: int) -> Withdrawal | None:
+        row = await self._u.fetchrow(
+            f"SELECT {WITHDRAWAL_COLUMNS} FROM withdrawals WHERE id = $1", withdrawal_id
+        )
+        return None if row is None else withdrawal_from_row(row)
+
+    async def update(self, withdrawal: Withdrawal) -> None:
+        record = withdrawal_record(withdrawal)
+        if withdrawal.id in self._u.new_withdrawals:
+            self._u.new_withdrawals[withdrawal.id] = record
+        else:
+            self._u.withdrawal_updates[withdrawal.id] = record
+
+    async def list_by_state(
+        self, states: Sequence[WithdrawalState], limit: int
+    ) -> list[Withdrawal]:
+        rows = await self._u.fetch(
+            f"""SELECT {WITHDRAWAL_COLUMNS} FROM withdrawals WHERE state = ANY ($1::text[])
+                ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED""",
+            [s.value for s in states],
+            limit,
+        )
+        return [withdrawal_from_row(r) for r in rows]
+
+    async def pending_total(self) -> int:
+        return int(
+            await self._u.fetchval(
+                "SELECT coalesce(sum(amount), 0) FROM withdrawals WHERE state = ANY ($1::text[])",
+                _PENDING_WITHDRAWAL_STATES,
+            )
+        )
+
+
+class _Flush:
+    """One statement of data-modifying CTEs, built from the staged writes."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.args: list[object] = []
+
+    def arg(self, value: object, cast: str) -> str:
+        self.args.append(value)
+        return f"${len(self.args)}::{cast}"
+
+    def add(self, sql: str) -> None:
+        self.parts.append(f"w{len(self.parts)} AS ({sql})")
+
+    @property
+    def sql(self) -> str:
+        return "WITH " + ",\n".join(self.parts) + "\nSELECT 1"
+
+
+_ROOM_MUTABLE = (
+    "state",
+    "yes_pool",
+    "no_pool",
+    "yes_bets",
+    "no_bets",
+    "opened_at",
+    "settling_since",
+    "trigger_at",
+    "outcome",
+    "settlement_value",
+    "settlement_sources",
+    "closed_at",
+    "close_reason",
+)
+_WITHDRAWAL_MUTABLE = (
+    "state",
+    "approvals",
+    "signature",
+    "blockhash",
+    "last_valid_block_height",
+    "failure_reason",
+    "updated_at",
+)
+
+
+def _set_from(columns: Sequence[str]) -> str:
+    return ", ".join(f"{c} = s.{c}" for c in columns)
+
+
+class PostgresUnitOfWork:
+    """One transaction on one pooled connection (see the module docstring)."""
+
+    def __init__(self, store: PostgresStore) -> None:
+        self.store = store
+        self.users = PostgresUserRepository(self)
+        self.rooms = PostgresRoomRepository(self)
+        self.bets = PostgresBetRepository(self)
+        self.ledger = PostgresLedgerRepository(self)
+        self.referrals = PostgresReferralRepository(self)
+        self.outbox = PostgresOutboxRepository(self)
+        self.audit = PostgresAuditRepository(self)
+        self.idempotency = PostgresIdempotencyRepository(self)
+        self.deposits = PostgresDepositRepository(self)
+        self.withdrawals = PostgresWithdrawalRepository(self)
+        self._connection: asyncpg.Connection | None = None
+        self._transaction: Any = None
+        self._reset()
+
+    def _reset(self) -> None:
+        self.staged_users: dict[int, tuple[int, int | None, str | None, int | None, str | None]]
+        self.staged_users = {}
+        self.new_rooms: dict[int, dict[str, Any]] = {}
+        self.room_updates: dict[int, dict[str, Any]] = {}
+        self.new_bets: dict[int, Bet] = {}
+        self.staged_bet_keys: set[tuple[int, int]] = set()
+        self.known_without_bet: set[tuple[int, int]] = set()
+        self.bet_updates: dict[int, tuple[str, int, str | None]] = {}
+        self.staged_rewards: list[tuple[int, int, int, int, int]] = []
+        self.new_outbox: dict[str, OutboxMessage] = {}
+        self.outbox_updates: dict[int, tuple[datetime | None, datetime | None, str | None]] = {}
+        self.staged_audit: list[tuple[datetime, str, str, str]] = []
+        self.staged_idempotency: dict[str, str] = {}
+        self.staged_cursors: dict[str, str] = {}
+        self.new_withdrawals: dict[int, dict[str, Any]] = {}
+        self.withdrawal_updates: dict[int, dict[str, Any]] = {}
+        self.staged_events: list[DomainEvent] = []
+
+    @property
+    def connection(self) -> asyncpg.Connection:
+        if self._connection is None:
+            raise RuntimeError("the unit of work is used outside `async with`")
+        return self._connection
+
+    # --- transaction ------------------------------------------------------------------
+
+    async def __aenter__(self) -> Self:
+        self._reset()
+        self._connection = await translate_errors(self.store.pool.acquire())
+        try:
+            await self._begin()
+        except BaseException:
+            await self._release()
+            raise
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if self._transaction is not None:
+                with contextlib.suppress(Exception):  # a lost connection rolled back already
+                    await self._transaction.rollback()
+        finally:
+            self._transaction = None
+            await self._release()
+            self._reset()
+
+    async def _release(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            if connection.is_closed():
+                connection.terminate()
+            await self.store.pool.release(connection)
+
+    def emit(self, *events: DomainEvent) -> None:
+        self.staged_events.extend(events)
+
+    async def commit(self) -> None:
+        await self.flush()
+        transaction, self._transaction = self._transaction, None
+        if transaction is not None:
+            await translate_errors(transaction.commit())
+        events = self.staged_events
+        self._reset()
+        self.store.publish(events)
+
+    async def rollback(self) -> None:
+        self._reset()
+        transaction, self._transaction = self._transaction, None
+        if transaction is not None:
+            await translate_errors(transaction.rollback())
+
+    async def _begin(self) -> None:
+        # A unit of work may go on after commit or rollback, like the in-memory one: the
+        # next statement starts a new transaction.
+        self._transaction = self.connection.transaction()
+        await translate_errors(self._transaction.start())
+
+    # --- statements ---------------------------------------------------------------------
+
+    async def next_id(self, sequence: str) -> int:
+        # nextval is not transactional: it needs no open transaction and survives rollback.
+        return await translate_errors(self.store.next_id(self.connection, sequence))
+
+    async def fetch(self, sql: str, *args: object) -> list[asyncpg.Record]:
+        await self.flush()
+        return await self._run(self.connection.fetch, sql, *args)
+
+    async def fetchrow(self, sql: str, *args: object) -> asyncpg.Record | None:
+        await self.flush()
+        return await self._run(self.connection.fetchrow, sql, *args)
+
+    async def fetchval(self, sql: str, *args: object) -> Any:
+        await self.flush()
+        return await self._run(self.connection.fetchval, sql, *args)
+
+    async def execute(self, sql: str, *args: object) -> str:
+        await self.flush()
+        return await self._run(self.connection.execute, sql, *args)
+
+    async def _run(self, method: Callable[..., Awaitable[T]], sql: str, *args: object) -> T:
+        if self._transaction is None:
+            await self._begin()
+        return await translate_errors(method(sql, *args))
+
+    async def flush(self) -> None:
+        """Send every staged write as one statement."""
+        statement = self._build_flush()
+        if statement is None:
+            return
+        self._reset_staged_writes()
+        await self._run(self.connection.execute, statement.sql, *statement.args)
+
+    def _reset_staged_writes(self) -> None:
+        events = self.staged_events
+        known = self.known_without_bet
+        self._reset()
+        self.staged_events = events
+        self.known_without_bet = known
+
+    def _build_flush(self) -> _Flush | None:
+        f = _Flush()
+        if self.staged_users:
+            cols = list(zip(*self.staged_users.values(), strict=True))
+            f.add(
+                f"""UPDATE users AS t SET telegram_id = s.telegram_id, username = s.username,
+                        referrer_id = s.referrer_id, deposit_address = s.deposit_address
+                    FROM unnest({f.arg(list(cols[0]), "bigint[]")},
+                                {f.arg(list(cols[1]), "bigint[]")},
+                                {f.arg(list(cols[2]), "text[]")},
+                                {f.arg(list(cols[3]), "bigint[]")},
+                                {f.arg(list(cols[4]), "text[]")})
+                         AS s (id, telegram_id, username, referrer_id, deposit_address)
+                    WHERE t.id = s.id"""
+            )
+        if self.new_rooms:
+            records = f.arg(list(self.new_rooms.values()), "jsonb")
+            f.add(
+                f"INSERT INTO rooms SELECT * FROM jsonb_populate_recordset(NULL::rooms, {records})"
+            )
+        if self.room_updates:
+            records = f.arg(list(self.room_updates.values()), "jsonb")
+            f.add(
+                f"""UPDATE rooms AS t SET {_set_from(_ROOM_MUTABLE)}
+                    FROM jsonb_populate_recordset(NULL::rooms, {records}) AS s
+                    WHERE t.id = s.id"""
+            )
+        if self.new_bets:
+            bets = list(self.new_bets.values())
+            f.add(
+                f"""INSERT INTO bets ({BET_COLUMNS})
+                    SELECT * FROM unnest(
+                        {f.arg([b.id for b in bets], "bigint[]")},
+                        {f.arg([b.room_id for b in bets], "bigint[]")},
+                        {f.arg([b.user_id for b in bets], "bigint[]")},
+                        {f.arg([b.side.value for b in bets], "text[]")},
+                        {f.arg([b.stake for b in bets], "bigint[]")},
+                        {f.arg([b.placed_at for b in bets], "timestamptz[]")},
+                        {f.arg([b.idempotency_key for b in bets], "text[]")},
+                        {f.arg([b.status.value for b in bets], "text[]")},
+                        {f.arg([b.payout for b in bets], "bigint[]")},
+                        {f.arg([_value(b.refund_reason) for b in bets], "text[]")})"""
+            )
+        if self.bet_updates:
+            ids = list(self.bet_updates)
+            status, payout, reason = zip(*self.bet_updates.values(), strict=True)
+            f.add(
+                f"""UPDATE bets AS t SET status = s.status, payout = s.payout,
+                        refund_reason = s.refund_reason
+                    FROM unnest({f.arg(ids, "bigint[]")}, {f.arg(list(status), "text[]")},
+                                {f.arg(list(payout), "bigint[]")}, {f.arg(list(reason), "text[]")})
+                         AS s (id, status, payout, refund_reason)
+                    WHERE t.id = s.id"""
+            )
+        if self.staged_rewards:
+            cols = list(zip(*self.staged_rewards, strict=True))
+            f.add(
+                f"""INSERT INTO referral_rewards (referrer_id, level, amount, room_id, bet_id)
+                    SELECT * FROM unnest({f.arg(list(cols[0]), "bigint[]")},
+                                         {f.arg(list(cols[1]), "smallint[]")},
+                                         {f.arg(list(cols[2]), "bigint[]")},
+                                         {f.arg(list(cols[3]), "bigint[]")},
+                                         {f.arg(list(cols[4]), "bigint[]")})"""
+            )
+        if self.new_outbox:
+            self._add_new_outbox(f)
+        if self.outbox_updates:
+            sent = {i: u[0] for i, u in self.outbox_updates.items() if u[0] is not None}
+            retry = {i: u for i, u in self.outbox_updates.items() if u[0] is None}
+            if sent:
+                f.add(
+                    f"""UPDATE outbox AS t SET sent_at = s.at
+                        FROM unnest({f.arg(list(sent), "bigint[]")},
+                                    {f.arg(list(sent.values()), "timestamptz[]")}) AS s (id, at)
+                        WHERE t.id = s.id"""
+                )
+            if retry:
+                f.add(
+                    f"""UPDATE outbox AS t SET attempts = t.attempts + 1,
+                            next_attempt_at = s.at, last_error = s.error
+                        FROM unnest({f.arg(list(retry), "bigint[]")},
+                                    {f.arg([u[1] for u in retry.values()], "timestamptz[]")},
+                                    {f.arg([u[2] for u in retry.values()], "text[]")})
+                             AS s (id, at, error)
+                        WHERE t.id = s.id"""
+                )
+        if self.staged_audit:
+            cols = list(zip(*self.staged_audit, strict=True))
+            f.add(
+                f"""INSERT INTO audit_log (at, actor, action, details)
+                    SELECT s.at, s.actor, s.action, s.details::jsonb
+                    FROM unnest({f.arg(list(cols[0]), "timestamptz[]")},
+                                {f.arg(list(cols[1]), "text[]")},
+                                {f.arg(list(cols[2]), "text[]")},
+                                {f.arg(list(cols[3]), "text[]")})
+                         AS s (at, actor, action, details)"""
+            )
+        if self.staged_idempotency:
+            keys = f.arg(list(self.staged_idempotency), "text[]")
+            refs = f.arg(list(self.staged_idempotency.values()), "text[]")
+            f.add(
+                f"""INSERT INTO idempotency_keys (key, result_ref)
+                    SELECT * FROM unnest({keys}, {refs})"""
+            )
+        if self.staged_cursors:
+            f.add(
+                f"""INSERT INTO deposit_cursors (address, signature)
+                    SELECT * FROM unnest({f.arg(list(self.staged_cursors), "text[]")},
+                                         {f.arg(list(self.staged_cursors.values()), "text[]")})
+                    ON CONFLICT (address) DO UPDATE SET signature = excluded.signature"""
+            )
+        if self.new_withdrawals:
+            records = f.arg(list(self.new_withdrawals.values()), "jsonb")
+            f.add(
+                f"""INSERT INTO withdrawals
+                    SELECT * FROM jsonb_populate_recordset(NULL::withdrawals, {records})"""
+            )
+        if self.withdrawal_updates:
+            records = f.arg(list(self.withdrawal_updates.values()), "jsonb")
+            f.add(
+                f"""UPDATE withdrawals AS t SET {_set_from(_WITHDRAWAL_MUTABLE)}
+                    FROM jsonb_populate_recordset(NULL::withdrawals, {records}) AS s
+                    WHERE t.id = s.id"""
+            )
+        return f if f.parts else None
+
+    def _add_new_outbox(self, f: _Flush) -> None:
+        messages = list(self.new_outbox.values())
+        # A message created and settled in the same unit of work goes in as it ends up.
+        for m in messages:
+            update = self.outbox_updates.pop(m.id, None)
+            if update is not None:
+                sent_at, retry_at, error = update
+                if sent_at is not None:
+                    m.sent_at = sent_at
+                else:
+                    m.attempts += 1
+                    m.next_attempt_at = retry_at or m.next_attempt_at
+                    m.last_error = error
+        f.add(
+            f"""INSERT INTO outbox ({OUTBOX_COLUMNS})
+                SELECT s.id, s.user_id, s.kind, s.payload::jsonb, s.dedupe_key, s.created_at,
+                       s.next_attempt_at, s.attempts, s.sent_at, s.last_error
+                FROM unnest({f.arg([m.id for m in messages], "bigint[]")},
+                            {f.arg([m.user_id for m in messages], "bigint[]")},
+                            {f.arg([m.kind.value for m in messages], "text[]")},
+                            {f.arg([json.dumps(m.payload) for m in messages], "text[]")},
+                            {f.arg([m.dedupe_key for m in messages], "text[]")},
+                            {f.arg([m.created_at for m in messages], "timestamptz[]")},
+                            {f.arg([m.next_attempt_at for m in messages], "timestamptz[]")},
+                            {f.arg([m.attempts for m in messages], "integer[]")},
+                            {f.arg([m.sent_at for m in messages], "timestamptz[]")},
+                            {f.arg([m.last_error for m in messages], "text[]")})
+                     AS s (id, user_id, kind, payload, dedupe_key, created_at, next_attempt_at,
+                           attempts, sent_at, last_error)
+                ON CONFLICT (dedupe_key) DO NOTHING"""
+        )
+
+
+def _value(member: Any) -> str | None:
+    return None if member is None else str(member.value)
