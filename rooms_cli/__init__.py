@@ -6,6 +6,7 @@ from importlib.metadata import version as installed_version
 
 import typer
 
+from rooms_cli.db import db
 from rooms_cli.sim import sim
 
 app = typer.Typer(
@@ -21,6 +22,7 @@ def _register_commands(app: typer.Typer) -> None:
     `typer.Typer` group, added with `app.add_typer(group, name=...)`) in its own module here,
     `rooms_cli/<name>.py`, and is added to the app here."""
     app.command(name="sim")(sim)
+    app.add_typer(db, name="db")
 
 
 _register_commands(app)

@@ -17,15 +17,29 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 
+from rooms_adapters.memory.clock import VirtualClock
+from rooms_adapters.memory.store import InMemoryStore
 from rooms_adapters.postgres.migrate import migrate
+from rooms_adapters.postgres.rows import (
+    BET_COLUMNS,
+    ROOM_COLUMNS,
+    USER_COLUMNS,
+    bet_from_row,
+    entry_from_row,
+    room_from_row,
+    user_from_row,
+)
 from rooms_adapters.postgres.store import PostgresSettings, PostgresStore
+from rooms_adapters.postgres.uow import PostgresUnitOfWork
 from rooms_core.ports.clock import Clock
+from tests.support import START, Platform, make_platform
 
 ADMIN_URL = os.environ.get("ROOMS_TEST_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 TABLES = (
     "users, rooms, bets, accounts, journal_entries, postings, referral_rewards, outbox, "
     "audit_log, idempotency_keys, deposits, deposit_cursors, withdrawals"
 )
+SEQUENCES = ("users", "rooms", "bets", "outbox", "withdrawals")
 T = TypeVar("T")
 
 
@@ -91,5 +105,51 @@ async def empty_store(dsn: str, clock: Clock, pool_max: int = 10) -> PostgresSto
         PostgresSettings(dsn=dsn, pool_min=1, pool_max=pool_max), clock
     )
     async with store.pool.acquire() as connection:
-        await connection.execute(f"TRUNCATE {TABLES} CASCADE")
+        await connection.execute(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE")
+        for sequence in SEQUENCES:
+            await connection.execute(f"ALTER SEQUENCE {sequence}_id_seq RESTART")
     return store
+
+
+async def pg_platform(
+    dsn: str, pool_max: int = 12, **options: Any
+) -> tuple[Platform, PostgresStore]:
+    """The services over PostgreSQL (an emptied database); the rest in memory."""
+    pg = await empty_store(dsn, VirtualClock(START), pool_max=pool_max)
+    platform = make_platform(uow=lambda: PostgresUnitOfWork(pg), **options)
+    pg.clock = platform.clock
+    return platform, pg
+
+
+async def load_books(pg: PostgresStore) -> InMemoryStore:
+    """Everything committed in the database, loaded into an in-memory store, so the same
+    ``books_checks`` and test assertions run on both backends."""
+    books = InMemoryStore(clock=pg.clock)
+    async with pg.pool.acquire() as c:
+        for r in await c.fetch(f"SELECT {USER_COLUMNS} FROM users"):
+            books.users[r["id"]] = user_from_row(r)
+        for r in await c.fetch(f"SELECT {ROOM_COLUMNS} FROM rooms"):
+            books.rooms[r["id"]] = room_from_row(r)
+        for r in await c.fetch(f"SELECT {BET_COLUMNS} FROM bets ORDER BY id"):
+            bet = bet_from_row(r)
+            books.bets[bet.id] = bet
+            books.bet_by_user_room[(bet.user_id, bet.room_id)] = bet.id
+            books.bets_by_room[bet.room_id].append(bet.id)
+            books.bets_by_user[bet.user_id].append(bet.id)
+        for r in await c.fetch(
+            """SELECT e.key, e.kind, e.at, e.memo,
+                      array_agg(p.account ORDER BY p.line) AS accounts,
+                      array_agg(p.amount ORDER BY p.line) AS amounts
+               FROM journal_entries e JOIN postings p ON p.entry_id = e.id
+               GROUP BY e.id ORDER BY e.id"""
+        ):
+            entry = entry_from_row(r)
+            books.entries[entry.key] = entry
+            for posting in entry.postings:
+                books.entries_by_account[posting.account].append(entry)
+        for r in await c.fetch("SELECT name, balance FROM accounts"):
+            books.balances[r["name"]] = r["balance"]
+    async with PostgresUnitOfWork(pg) as uow:
+        books.audit = await uow.audit.records(limit=1_000_000)
+        await uow.commit()
+    return books

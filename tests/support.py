@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TypeVar
 
+from dependency_injector import providers
 from returns.result import Failure, Result, Success
 
 from rooms_adapters.memory.clock import VirtualClock
@@ -17,6 +18,7 @@ from rooms_adapters.memory.prices import InMemoryPriceSource
 from rooms_adapters.memory.store import InMemoryStore
 from rooms_core.models import Asset, AssetKind, Bet, Comparator, Observation, Side, User
 from rooms_core.money import sol
+from rooms_core.ports.storage import UnitOfWork
 from rooms_core.room import Room
 from rooms_core.services import bets, rooms, users, wallet
 from rooms_core.services.deps import Deps
@@ -138,11 +140,17 @@ class Platform:
 
 
 def make_platform(
-    settings: RoomsSettings | None = None, sources: int = 2, assets: Sequence[Asset] = (SOL,)
+    settings: RoomsSettings | None = None,
+    sources: int = 2,
+    assets: Sequence[Asset] = (SOL,),
+    uow: Callable[[], UnitOfWork] | None = None,
 ) -> Platform:
+    """The services over in-memory adapters; ``uow`` swaps the storage (e.g. PostgreSQL)."""
     container = InMemoryContainer(start=START)
     if settings is not None:
         container.settings.override(settings)
+    if uow is not None:
+        container.uow.override(providers.Callable(uow))
     clock = container.clock()
     feeds = [InMemoryPriceSource(f"feed{i}", clock, supported=assets) for i in range(sources)]
     container.price_sources.override(feeds)

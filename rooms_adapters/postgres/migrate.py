@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from importlib import resources
 
 import asyncpg
@@ -75,3 +76,17 @@ async def migrate_dsn(dsn: str) -> list[Migration]:
         return await migrate(connection)
     finally:
         await connection.close()
+
+
+async def migration_status(dsn: str) -> list[tuple[Migration, datetime | None]]:
+    """Every shipped migration with when it was applied (None: pending)."""
+    connection = await asyncpg.connect(dsn)
+    try:
+        exists = await connection.fetchval("SELECT to_regclass('schema_migrations') IS NOT NULL")
+        applied: dict[int, datetime] = {}
+        if exists:
+            rows = await connection.fetch("SELECT version, applied_at FROM schema_migrations")
+            applied = {r["version"]: r["applied_at"] for r in rows}
+    finally:
+        await connection.close()
+    return [(m, applied.get(m.version)) for m in available_migrations()]
