@@ -79,16 +79,19 @@ _UNAVAILABLE = (
     asyncpg.PostgresConnectionError,
     asyncpg.OperatorInterventionError,
     asyncpg.InterfaceError,
+    # Seen when a statement is sent while a killed connection is being torn down.
+    asyncpg.exceptions.InternalClientError,
     ConnectionError,
     OSError,
     TimeoutError,
 )
 
 
-async def translate_errors(call: Awaitable[T]) -> T:
-    """Await a database call, turning errors that may pass into the port's transient ones."""
+async def translate_errors(call: Callable[[], Awaitable[T]]) -> T:
+    """Make and await a database call, turning errors that may pass into the port's
+    transient ones (a pooled connection that was lost fails already when called)."""
     try:
-        return await call
+        return await call()
     except _CONFLICTS as error:
         raise StorageConflict(str(error)) from error
     except _UNAVAILABLE as error:
@@ -686,7 +689,7 @@ class PostgresUnitOfWork:
 
     async def __aenter__(self) -> Self:
         self._reset()
-        self._connection = await translate_errors(self.store.pool.acquire())
+        self._connection = await translate_errors(self.store.pool.acquire)
         try:
             await self._begin()
         except BaseException:
@@ -712,9 +715,9 @@ class PostgresUnitOfWork:
     async def _release(self) -> None:
         connection, self._connection = self._connection, None
         if connection is not None:
-            if connection.is_closed():
-                connection.terminate()
-            await self.store.pool.release(connection)
+            # A connection lost mid-transaction may have been taken back by the pool already.
+            with contextlib.suppress(asyncpg.InterfaceError):
+                await self.store.pool.release(connection)
 
     def emit(self, *events: DomainEvent) -> None:
         self.staged_events.extend(events)
@@ -723,7 +726,7 @@ class PostgresUnitOfWork:
         await self.flush()
         transaction, self._transaction = self._transaction, None
         if transaction is not None:
-            await translate_errors(transaction.commit())
+            await translate_errors(transaction.commit)
         events = self.staged_events
         self._reset()
         self.store.publish(events)
@@ -732,19 +735,19 @@ class PostgresUnitOfWork:
         self._reset()
         transaction, self._transaction = self._transaction, None
         if transaction is not None:
-            await translate_errors(transaction.rollback())
+            await translate_errors(transaction.rollback)
 
     async def _begin(self) -> None:
         # A unit of work may go on after commit or rollback, like the in-memory one: the
         # next statement starts a new transaction.
         self._transaction = self.connection.transaction()
-        await translate_errors(self._transaction.start())
+        await translate_errors(self._transaction.start)
 
     # --- statements ---------------------------------------------------------------------
 
     async def next_id(self, sequence: str) -> int:
         # nextval is not transactional: it needs no open transaction and survives rollback.
-        return await translate_errors(self.store.next_id(self.connection, sequence))
+        return await translate_errors(lambda: self.store.next_id(self.connection, sequence))
 
     async def fetch(self, sql: str, *args: object) -> list[asyncpg.Record]:
         await self.flush()
@@ -765,7 +768,7 @@ class PostgresUnitOfWork:
     async def _run(self, method: Callable[..., Awaitable[T]], sql: str, *args: object) -> T:
         if self._transaction is None:
             await self._begin()
-        return await translate_errors(method(sql, *args))
+        return await translate_errors(lambda: method(sql, *args))
 
     async def flush(self) -> None:
         """Send every staged write as one statement."""
