@@ -91,18 +91,20 @@ class Room(BaseModel):
     settlement_sources: tuple[str, ...] = ()
     closed_at: datetime | None = None
     close_reason: str | None = None
-    _events: list[DomainEvent] = PrivateAttr(default_factory=list)
+    # An immutable default, replaced (never mutated) on each event: no per-instance factory
+    # call, which pydantic would inspect on every construction of a room.
+    _events: tuple[DomainEvent, ...] = PrivateAttr(default=())
 
     def _raise(self, event: DomainEvent) -> None:
         # A new list each time: copies of a room share private attributes shallowly.
-        self._events = [*self._events, event]
+        self._events = (*self._events, event)
 
     def pull_events(self) -> list[DomainEvent]:
         """The events this aggregate raised since the last pull."""
         events = self._events
         if events:
-            self._events = []
-        return events
+            self._events = ()
+        return list(events)
 
     # --- reading -------------------------------------------------------------------
 

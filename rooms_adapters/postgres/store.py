@@ -72,6 +72,13 @@ async def _init_connection(connection: asyncpg.Connection) -> None:
     )
 
 
+async def _no_session_reset(connection: asyncpg.Connection) -> None:
+    """Released connections need no reset round trip: units of work end their transaction
+    before release and leave no session state (no LISTEN, no session-level advisory locks
+    or settings, no open cursors); asyncpg's default reset would cost every unit of work
+    one more round trip."""
+
+
 @dataclass(eq=False)
 class PostgresStore:
     """One process's handle on the database: the pool, id blocks, event subscribers."""
@@ -90,6 +97,7 @@ class PostgresStore:
                 min_size=settings.pool_min,
                 max_size=settings.pool_max,
                 init=_init_connection,
+                reset=_no_session_reset,
                 server_settings={
                     "statement_timeout": str(int(settings.statement_timeout * 1000)),
                     "application_name": "rooms",

@@ -44,7 +44,7 @@ from rooms_adapters.postgres.store import PostgresStore
 from rooms_core.audit import GENESIS_HASH, make_record
 from rooms_core.errors import AlreadyBet, InsufficientFunds, SettlementInProgress
 from rooms_core.events import DomainEvent
-from rooms_core.ledger import JournalEntry, may_go_negative
+from rooms_core.ledger import JournalEntry, may_go_negative, user_account
 from rooms_core.models import (
     AuditRecord,
     Bet,
@@ -252,22 +252,30 @@ class PostgresBetRepository(_Repo):
     async def placement_view(
         self, user_id: int, room_id: int, request_key: str
     ) -> BetPlacementView:
-        # The room's row lock is taken in the CTE, so the row read is the newest committed
-        # version (PostgreSQL re-reads a locked row after waiting for it).
+        # Row locks are taken in the CTEs, room first, then the bettor's account (the order
+        # settlement uses too), so the rows read are the newest committed versions
+        # (PostgreSQL re-reads a locked row after waiting for it). The locked balance lets
+        # the stake's ledger post be checked here and written with the flush.
+        account = user_account(user_id)
         row = await self._u.fetchrow(
-            f"""WITH r AS (SELECT {ROOM_COLUMNS} FROM rooms WHERE id = $2 FOR UPDATE)
+            f"""WITH r AS (SELECT {ROOM_COLUMNS} FROM rooms WHERE id = $2 FOR UPDATE),
+                     a AS (SELECT balance FROM accounts WHERE name = $4 FOR UPDATE)
                 SELECT (SELECT result_ref FROM idempotency_keys WHERE key = $3) AS previous_ref,
                        EXISTS (SELECT 1 FROM bets WHERE user_id = $1 AND room_id = $2) AS has_bet,
                        EXISTS (SELECT 1 FROM users WHERE id = $1) AS user_exists,
+                       (SELECT balance FROM a) AS bettor_balance,
                        r.*
                 FROM (SELECT 1) AS one LEFT JOIN r ON true""",
             user_id,
             room_id,
             request_key,
+            account,
         )
         assert row is not None
         if not row["has_bet"]:
             self._u.known_without_bet.add((user_id, room_id))
+        if row["bettor_balance"] is not None:
+            self._u.locked_balances[account] = row["bettor_balance"]
         return BetPlacementView(
             previous_ref=row["previous_ref"],
             room=None if row["id"] is None else room_from_row(row),
@@ -326,6 +334,13 @@ class PostgresLedgerRepository(_Repo):
     __slots__ = ()
 
     async def post(self, entry: JournalEntry) -> Result[bool, InsufficientFunds]:
+        u = self._u
+        if entry.key in u.staged_entry_keys:
+            return Success(False)
+        net = entry.net_by_account()
+        debited = [a for a, n in net.items() if n < 0 and not may_go_negative(a)]
+        if debited and all(a in u.locked_balances for a in debited):
+            return self._stage(entry, net, debited)
         accounts = [p.account for p in entry.postings]
         row = await self._u.fetchrow(
             "SELECT * FROM ledger_post($1, $2, $3, $4, $5::text[], $6::bigint[], $7::boolean[])",
@@ -346,6 +361,25 @@ class PostgresLedgerRepository(_Repo):
         account = row["short_account"]
         needed = -entry.net_by_account()[account]
         return Failure(InsufficientFunds(account, needed, row["available"]))
+
+    def _stage(
+        self, entry: JournalEntry, net: dict[str, int], debited: list[str]
+    ) -> Result[bool, InsufficientFunds]:
+        """Check against balances this unit of work holds locked, and write with the flush.
+        (A replayed key then fails the flush on the UNIQUE key: a conflict, and the repeated
+        unit of work sees the replay.)"""
+        u = self._u
+        for account in debited:
+            available = u.locked_balances[account]
+            if available + net[account] < 0:
+                return Failure(InsufficientFunds(account, -net[account], available))
+        for account, amount in net.items():
+            if account in u.locked_balances:
+                u.locked_balances[account] += amount
+            u.staged_deltas[account] = u.staged_deltas.get(account, 0) + amount
+        u.staged_entries.append(entry)
+        u.staged_entry_keys.add(entry.key)
+        return Success(True)
 
     async def balance(self, account: str) -> int:
         value = await self._u.fetchval("SELECT balance FROM accounts WHERE name = $1", account)
@@ -670,6 +704,10 @@ class PostgresUnitOfWork:
         self.known_without_bet: set[tuple[int, int]] = set()
         self.bet_updates: dict[int, tuple[str, int, str | None]] = {}
         self.staged_rewards: list[tuple[int, int, int, int, int]] = []
+        self.staged_entries: list[JournalEntry] = []
+        self.staged_entry_keys: set[str] = set()
+        self.staged_deltas: dict[str, int] = {}
+        self.locked_balances: dict[str, int] = {}
         self.new_outbox: dict[str, OutboxMessage] = {}
         self.outbox_updates: dict[int, tuple[datetime | None, datetime | None, str | None]] = {}
         self.staged_audit: list[tuple[datetime, str, str, str]] = []
@@ -779,14 +817,14 @@ class PostgresUnitOfWork:
         await self._run(self.connection.execute, statement.sql, *statement.args)
 
     def _reset_staged_writes(self) -> None:
-        events = self.staged_events
-        known = self.known_without_bet
+        events, known, locked = self.staged_events, self.known_without_bet, self.locked_balances
         self._reset()
-        self.staged_events = events
-        self.known_without_bet = known
+        self.staged_events, self.known_without_bet, self.locked_balances = events, known, locked
 
     def _build_flush(self) -> _Flush | None:
         f = _Flush()
+        if self.staged_entries:
+            self._add_entries(f)
         if self.staged_users:
             cols = list(zip(*self.staged_users.values(), strict=True))
             f.add(
@@ -910,6 +948,52 @@ class PostgresUnitOfWork:
                     WHERE t.id = s.id"""
             )
         return f if f.parts else None
+
+    def _add_entries(self, f: _Flush) -> None:
+        entries = self.staged_entries
+        lines = [
+            (e.key, n, p.account, p.amount) for e in entries for n, p in enumerate(e.postings, 1)
+        ]
+        keys, numbers, accounts, amounts = (list(c) for c in zip(*lines, strict=True))
+        f.add(
+            f"""INSERT INTO journal_entries (key, kind, at, memo)
+                SELECT * FROM unnest({f.arg([e.key for e in entries], "text[]")},
+                                     {f.arg([e.kind.value for e in entries], "text[]")},
+                                     {f.arg([e.at for e in entries], "timestamptz[]")},
+                                     {f.arg([e.memo for e in entries], "text[]")})
+                RETURNING id, key"""
+        )
+        entry_cte = f"w{len(f.parts) - 1}"
+        f.add(
+            f"""INSERT INTO postings (entry_id, line, account, amount)
+                SELECT e.id, s.line, s.account, s.amount
+                FROM unnest({f.arg(keys, "text[]")}, {f.arg(numbers, "integer[]")},
+                            {f.arg(accounts, "text[]")}, {f.arg(amounts, "bigint[]")})
+                     AS s (key, line, account, amount)
+                JOIN {entry_cte} AS e ON e.key = s.key"""
+        )
+        # Accounts this unit of work holds locked exist: update them. The others are credited
+        # (a debit needs a locked balance) and may be new: upsert them, in name order
+        # (RULES 8). An upsert cannot serve both: its proposed row must pass the CHECK.
+        held = sorted(a for a in self.staged_deltas if a in self.locked_balances)
+        other = sorted(a for a in self.staged_deltas if a not in self.locked_balances)
+        deltas = self.staged_deltas
+        if held:
+            f.add(
+                f"""UPDATE accounts AS t SET balance = t.balance + s.delta
+                    FROM unnest({f.arg(held, "text[]")},
+                                {f.arg([deltas[a] for a in held], "bigint[]")}) AS s (name, delta)
+                    WHERE t.name = s.name"""
+            )
+        if other:
+            f.add(
+                f"""INSERT INTO accounts (name, balance, may_go_negative)
+                    SELECT * FROM unnest({f.arg(other, "text[]")},
+                                         {f.arg([deltas[a] for a in other], "bigint[]")},
+                                         {f.arg([may_go_negative(a) for a in other], "boolean[]")})
+                    ON CONFLICT (name)
+                    DO UPDATE SET balance = accounts.balance + excluded.balance"""
+            )
 
     def _add_new_outbox(self, f: _Flush) -> None:
         messages = list(self.new_outbox.values())
