@@ -19,10 +19,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import json
 import os
 import re
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -71,7 +73,7 @@ async def drop_database(admin_url: str, name: str) -> None:
         await admin.close()
 
 
-def pgbench_tps(url: str, clients: int, seconds: int) -> float:
+def pgbench_tps(url: str, clients: int, threads: int, seconds: int) -> float:
     """pgbench -i at scale ``clients``, then its TPC-B-like run; the reported tps."""
     if shutil.which("pgbench") is None:
         raise SystemExit("pgbench is not installed (Debian: postgresql-contrib / postgresql)")
@@ -82,8 +84,7 @@ def pgbench_tps(url: str, clients: int, seconds: int) -> float:
         text=True,
     )
     run = subprocess.run(
-        ["pgbench", "-c", str(clients), "-j", str(min(clients, os.cpu_count() or 1)),
-         "-T", str(seconds), url],
+        ["pgbench", "-c", str(clients), "-j", str(threads), "-T", str(seconds), url],
         check=True,
         capture_output=True,
         text=True,
@@ -146,18 +147,22 @@ async def create_rooms(deps: Deps, host: int, n: int, hours: int) -> list[int]:
     return ids
 
 
-async def measure_bets(
-    deps: Deps, user_ids: list[int], room_ids: list[int], clients: int, seconds: float
-) -> tuple[int, float]:
-    """Bets placed by ``clients`` concurrent callers for ``seconds``: (count, elapsed)."""
-    # Consecutive bets go to different users and different rooms, and each (user, room)
-    # pair comes once: concurrent bets do not queue on one room's or one user's row.
+def bet_pairs(user_ids: list[int], room_ids: list[int]) -> list[tuple[int, int]]:
+    """Every (user, room) pair once, ordered so that consecutive bets go to different users
+    and different rooms: concurrent bets do not queue on one room's or one user's row."""
     n_rooms = len(room_ids)
-    pairs = iter(
+    return [
         (user_id, room_ids[(i + k) % n_rooms])
         for k in range(n_rooms)
         for i, user_id in enumerate(user_ids)
-    )
+    ]
+
+
+async def measure_bets(
+    deps: Deps, pairs_list: list[tuple[int, int]], clients: int, seconds: float, tag: str = ""
+) -> tuple[int, float]:
+    """Bets placed by ``clients`` concurrent callers for ``seconds``: (count, elapsed)."""
+    pairs = iter(pairs_list)
     counter = itertools.count()
     placed = 0
     deadline = time.perf_counter() + seconds
@@ -174,7 +179,7 @@ async def measure_bets(
                 room_id=room_id,
                 side=Side.YES if n % 2 else Side.NO,
                 stake=sol("0.1"),
-                idempotency_key=f"b{n}",
+                idempotency_key=f"b{tag}{n}",
             )
             if isinstance(result, Failure):
                 raise SystemExit(f"a benchmark bet failed: {result.failure()}")
@@ -183,6 +188,54 @@ async def measure_bets(
     began = time.perf_counter()
     await asyncio.gather(*(client() for _ in range(clients)))
     return placed, time.perf_counter() - began
+
+
+async def bets_in_processes(
+    url: str, pairs: list[tuple[int, int]], clients: int, processes: int, seconds: int
+) -> tuple[int, float]:
+    """Split the clients and the pairs over ``processes`` worker processes (one Python
+    process runs one core, as pgbench's ``-j`` threads do); total bets and the longest
+    elapsed time."""
+    workers = []
+    for p in range(processes):
+        share = pairs[p::processes]
+        workers.append(
+            await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "benchmarks.pg_bets",
+                "--worker",
+                url,
+                str(clients // processes + (p < clients % processes)),
+                str(seconds),
+                str(p),
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+            )
+        )
+        assert workers[-1].stdin is not None
+        workers[-1].stdin.write(json.dumps(share).encode())
+        workers[-1].stdin.close()
+    results = []
+    for worker in workers:
+        out, _ = await worker.communicate()
+        if worker.returncode != 0:
+            raise SystemExit("a benchmark worker process failed")
+        results.append(json.loads(out.decode().strip().splitlines()[-1]))
+    return sum(r[0] for r in results), max(r[1] for r in results)
+
+
+async def bet_worker(url: str, clients: int, seconds: float, tag: str) -> None:
+    pairs = [tuple(p) for p in json.loads(sys.stdin.read())]
+    store = await PostgresStore.connect(
+        PostgresSettings(dsn=url, pool_min=clients, pool_max=clients), VirtualClock(START)
+    )
+    try:
+        deps, _ = make_deps(store)
+        placed, elapsed = await measure_bets(deps, pairs, clients, seconds, tag=f"{tag}-")  # type: ignore[arg-type]
+    finally:
+        await store.close()
+    print(json.dumps([placed, elapsed]), flush=True)
 
 
 async def measure_settlement(
@@ -222,10 +275,17 @@ async def run(args: argparse.Namespace) -> dict[str, float]:
     pgbench_db, rooms_db = f"rooms_bench_pgbench_{suffix}", f"rooms_bench_{suffix}"
     await create_database(args.admin_url, pgbench_db)
     try:
-        print(f"pgbench: TPC-B-like, scale {args.clients}, {args.clients} clients, "
-              f"{args.seconds} s ...", flush=True)
+        print(
+            f"pgbench: TPC-B-like, scale {args.clients}, {args.clients} clients, "
+            f"{args.processes} threads, {args.seconds} s ...",
+            flush=True,
+        )
         tps = await asyncio.to_thread(
-            pgbench_tps, database_url(args.admin_url, pgbench_db), args.clients, args.seconds
+            pgbench_tps,
+            database_url(args.admin_url, pgbench_db),
+            args.clients,
+            args.processes,
+            args.seconds,
         )
     finally:
         await drop_database(args.admin_url, pgbench_db)
@@ -247,9 +307,13 @@ async def run(args: argparse.Namespace) -> dict[str, float]:
             print(f"setup: {args.users} users with deposits, {args.rooms} rooms ...", flush=True)
             user_ids = await setup_users(deps, args.users, args.clients)
             room_ids = await create_rooms(deps, user_ids[0], args.rooms, hours=24)
-            print(f"bets: {args.clients} clients, {args.seconds} s ...", flush=True)
-            placed, elapsed = await measure_bets(
-                deps, user_ids, room_ids, args.clients, args.seconds
+            print(
+                f"bets: {args.clients} clients in {args.processes} process(es), "
+                f"{args.seconds} s ...",
+                flush=True,
+            )
+            placed, elapsed = await bets_in_processes(
+                url, bet_pairs(user_ids, room_ids), args.clients, args.processes, args.seconds
             )
             settle_users = user_ids[: args.settle_bets]
             print(f"settlement: one room of {len(settle_users)} bets ...", flush=True)
@@ -278,7 +342,18 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=10_000)
     parser.add_argument("--rooms", type=int, default=200)
     parser.add_argument("--settle-bets", type=int, default=10_000)
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=min(8, os.cpu_count() or 1),
+        help="client processes sharing the clients (like pgbench -j; default: the cores)",
+    )
+    parser.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.worker:
+        url, clients, seconds, tag = args.worker
+        asyncio.run(bet_worker(url, int(clients), float(seconds), tag))
+        return
     if args.settle_bets > args.users:
         parser.error("--settle-bets cannot exceed --users (one bet per user and room)")
     figures = asyncio.run(run(args))

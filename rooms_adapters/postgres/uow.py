@@ -500,7 +500,7 @@ class PostgresAuditRepository(_Repo):
             """UPDATE audit_log AS t SET seq = s.seq, prev_hash = s.prev_hash, hash = s.hash
                FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[])
                     AS s (id, seq, prev_hash, hash)
-               WHERE t.id = s.id""",
+               WHERE t.id = s.id AND t.id = ANY ($1::bigint[])""",
             ids,
             seqs,
             prevs,
@@ -627,7 +627,11 @@ class PostgresWithdrawalRepository(_Repo):
 
 
 class _Flush:
-    """One statement of data-modifying CTEs, built from the staged writes."""
+    """One statement of data-modifying CTEs, built from the staged writes.
+
+    Updates join their rows to an ``unnest`` of parameters and also say ``t.id = ANY (ids)``:
+    a generic plan cannot see how few rows the arrays hold, and without the index condition
+    it may scan the whole table."""
 
     def __init__(self) -> None:
         self.parts: list[str] = []
@@ -827,16 +831,17 @@ class PostgresUnitOfWork:
             self._add_entries(f)
         if self.staged_users:
             cols = list(zip(*self.staged_users.values(), strict=True))
+            ids = f.arg(list(cols[0]), "bigint[]")
             f.add(
                 f"""UPDATE users AS t SET telegram_id = s.telegram_id, username = s.username,
                         referrer_id = s.referrer_id, deposit_address = s.deposit_address
-                    FROM unnest({f.arg(list(cols[0]), "bigint[]")},
+                    FROM unnest({ids},
                                 {f.arg(list(cols[1]), "bigint[]")},
                                 {f.arg(list(cols[2]), "text[]")},
                                 {f.arg(list(cols[3]), "bigint[]")},
                                 {f.arg(list(cols[4]), "text[]")})
                          AS s (id, telegram_id, username, referrer_id, deposit_address)
-                    WHERE t.id = s.id"""
+                    WHERE t.id = s.id AND t.id = ANY ({ids})"""
             )
         if self.new_rooms:
             records = f.arg(list(self.new_rooms.values()), "jsonb")
@@ -845,10 +850,11 @@ class PostgresUnitOfWork:
             )
         if self.room_updates:
             records = f.arg(list(self.room_updates.values()), "jsonb")
+            ids = f.arg(list(self.room_updates), "bigint[]")
             f.add(
                 f"""UPDATE rooms AS t SET {_set_from(_ROOM_MUTABLE)}
                     FROM jsonb_populate_recordset(NULL::rooms, {records}) AS s
-                    WHERE t.id = s.id"""
+                    WHERE t.id = s.id AND t.id = ANY ({ids})"""
             )
         if self.new_bets:
             bets = list(self.new_bets.values())
@@ -867,15 +873,15 @@ class PostgresUnitOfWork:
                         {f.arg([_value(b.refund_reason) for b in bets], "text[]")})"""
             )
         if self.bet_updates:
-            ids = list(self.bet_updates)
+            ids = f.arg(list(self.bet_updates), "bigint[]")
             status, payout, reason = zip(*self.bet_updates.values(), strict=True)
             f.add(
                 f"""UPDATE bets AS t SET status = s.status, payout = s.payout,
                         refund_reason = s.refund_reason
-                    FROM unnest({f.arg(ids, "bigint[]")}, {f.arg(list(status), "text[]")},
+                    FROM unnest({ids}, {f.arg(list(status), "text[]")},
                                 {f.arg(list(payout), "bigint[]")}, {f.arg(list(reason), "text[]")})
                          AS s (id, status, payout, refund_reason)
-                    WHERE t.id = s.id"""
+                    WHERE t.id = s.id AND t.id = ANY ({ids})"""
             )
         if self.staged_rewards:
             cols = list(zip(*self.staged_rewards, strict=True))
@@ -893,21 +899,23 @@ class PostgresUnitOfWork:
             sent = {i: u[0] for i, u in self.outbox_updates.items() if u[0] is not None}
             retry = {i: u for i, u in self.outbox_updates.items() if u[0] is None}
             if sent:
+                ids = f.arg(list(sent), "bigint[]")
                 f.add(
                     f"""UPDATE outbox AS t SET sent_at = s.at
-                        FROM unnest({f.arg(list(sent), "bigint[]")},
-                                    {f.arg(list(sent.values()), "timestamptz[]")}) AS s (id, at)
-                        WHERE t.id = s.id"""
+                        FROM unnest({ids}, {f.arg(list(sent.values()), "timestamptz[]")})
+                             AS s (id, at)
+                        WHERE t.id = s.id AND t.id = ANY ({ids})"""
                 )
             if retry:
+                ids = f.arg(list(retry), "bigint[]")
                 f.add(
                     f"""UPDATE outbox AS t SET attempts = t.attempts + 1,
                             next_attempt_at = s.at, last_error = s.error
-                        FROM unnest({f.arg(list(retry), "bigint[]")},
+                        FROM unnest({ids},
                                     {f.arg([u[1] for u in retry.values()], "timestamptz[]")},
                                     {f.arg([u[2] for u in retry.values()], "text[]")})
                              AS s (id, at, error)
-                        WHERE t.id = s.id"""
+                        WHERE t.id = s.id AND t.id = ANY ({ids})"""
                 )
         if self.staged_audit:
             cols = list(zip(*self.staged_audit, strict=True))
@@ -942,10 +950,11 @@ class PostgresUnitOfWork:
             )
         if self.withdrawal_updates:
             records = f.arg(list(self.withdrawal_updates.values()), "jsonb")
+            ids = f.arg(list(self.withdrawal_updates), "bigint[]")
             f.add(
                 f"""UPDATE withdrawals AS t SET {_set_from(_WITHDRAWAL_MUTABLE)}
                     FROM jsonb_populate_recordset(NULL::withdrawals, {records}) AS s
-                    WHERE t.id = s.id"""
+                    WHERE t.id = s.id AND t.id = ANY ({ids})"""
             )
         return f if f.parts else None
 
@@ -979,11 +988,12 @@ class PostgresUnitOfWork:
         other = sorted(a for a in self.staged_deltas if a not in self.locked_balances)
         deltas = self.staged_deltas
         if held:
+            names = f.arg(held, "text[]")
             f.add(
                 f"""UPDATE accounts AS t SET balance = t.balance + s.delta
-                    FROM unnest({f.arg(held, "text[]")},
-                                {f.arg([deltas[a] for a in held], "bigint[]")}) AS s (name, delta)
-                    WHERE t.name = s.name"""
+                    FROM unnest({names}, {f.arg([deltas[a] for a in held], "bigint[]")})
+                         AS s (name, delta)
+                    WHERE t.name = s.name AND t.name = ANY ({names})"""
             )
         if other:
             f.add(
