@@ -32,8 +32,10 @@ from rooms_adapters.postgres.rows import (
     USER_COLUMNS,
     WITHDRAWAL_COLUMNS,
     bet_from_row,
+    bet_record,
     entry_from_row,
     outbox_from_row,
+    outbox_record,
     room_from_row,
     room_record,
     user_from_row,
@@ -857,21 +859,8 @@ class PostgresUnitOfWork:
                     WHERE t.id = s.id AND t.id = ANY ({ids})"""
             )
         if self.new_bets:
-            bets = list(self.new_bets.values())
-            f.add(
-                f"""INSERT INTO bets ({BET_COLUMNS})
-                    SELECT * FROM unnest(
-                        {f.arg([b.id for b in bets], "bigint[]")},
-                        {f.arg([b.room_id for b in bets], "bigint[]")},
-                        {f.arg([b.user_id for b in bets], "bigint[]")},
-                        {f.arg([b.side.value for b in bets], "text[]")},
-                        {f.arg([b.stake for b in bets], "bigint[]")},
-                        {f.arg([b.placed_at for b in bets], "timestamptz[]")},
-                        {f.arg([b.idempotency_key for b in bets], "text[]")},
-                        {f.arg([b.status.value for b in bets], "text[]")},
-                        {f.arg([b.payout for b in bets], "bigint[]")},
-                        {f.arg([_value(b.refund_reason) for b in bets], "text[]")})"""
-            )
+            records = f.arg([bet_record(b) for b in self.new_bets.values()], "jsonb")
+            f.add(f"INSERT INTO bets SELECT * FROM jsonb_populate_recordset(NULL::bets, {records})")
         if self.bet_updates:
             ids = f.arg(list(self.bet_updates), "bigint[]")
             status, payout, reason = zip(*self.bet_updates.values(), strict=True)
@@ -1018,25 +1007,8 @@ class PostgresUnitOfWork:
                     m.attempts += 1
                     m.next_attempt_at = retry_at or m.next_attempt_at
                     m.last_error = error
+        records = f.arg([outbox_record(m) for m in messages], "jsonb")
         f.add(
-            f"""INSERT INTO outbox ({OUTBOX_COLUMNS})
-                SELECT s.id, s.user_id, s.kind, s.payload::jsonb, s.dedupe_key, s.created_at,
-                       s.next_attempt_at, s.attempts, s.sent_at, s.last_error
-                FROM unnest({f.arg([m.id for m in messages], "bigint[]")},
-                            {f.arg([m.user_id for m in messages], "bigint[]")},
-                            {f.arg([m.kind.value for m in messages], "text[]")},
-                            {f.arg([json.dumps(m.payload) for m in messages], "text[]")},
-                            {f.arg([m.dedupe_key for m in messages], "text[]")},
-                            {f.arg([m.created_at for m in messages], "timestamptz[]")},
-                            {f.arg([m.next_attempt_at for m in messages], "timestamptz[]")},
-                            {f.arg([m.attempts for m in messages], "integer[]")},
-                            {f.arg([m.sent_at for m in messages], "timestamptz[]")},
-                            {f.arg([m.last_error for m in messages], "text[]")})
-                     AS s (id, user_id, kind, payload, dedupe_key, created_at, next_attempt_at,
-                           attempts, sent_at, last_error)
+            f"""INSERT INTO outbox SELECT * FROM jsonb_populate_recordset(NULL::outbox, {records})
                 ON CONFLICT (dedupe_key) DO NOTHING"""
         )
-
-
-def _value(member: Any) -> str | None:
-    return None if member is None else str(member.value)
