@@ -197,25 +197,25 @@ async def bets_in_processes(
     process runs one core, as pgbench's ``-j`` threads do); total bets and the longest
     elapsed time."""
     workers = []
+    pairs = pairs[: 5_000 * seconds * processes]  # more than a process can place in time
     for p in range(processes):
-        share = pairs[p::processes]
-        workers.append(
-            await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "benchmarks.pg_bets",
-                "--worker",
-                url,
-                str(clients // processes + (p < clients % processes)),
-                str(seconds),
-                str(p),
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
-            )
-        )
-        assert workers[-1].stdin is not None
-        workers[-1].stdin.write(json.dumps(share).encode())
-        workers[-1].stdin.close()
+        worker = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "benchmarks.pg_bets", "--worker", url,
+            str(clients // processes + (p < clients % processes)), str(seconds), str(p),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        assert worker.stdin is not None
+        worker.stdin.write(json.dumps(pairs[p::processes]).encode() + b"\n")
+        workers.append(worker)
+    for worker in workers:  # all connected: start together
+        assert worker.stdout is not None
+        if (await worker.stdout.readline()).strip() != b"READY":
+            raise SystemExit("a benchmark worker process failed to start")
+    for worker in workers:
+        assert worker.stdin is not None
+        worker.stdin.write(b"GO\n")
+        worker.stdin.close()
     results = []
     for worker in workers:
         out, _ = await worker.communicate()
@@ -226,13 +226,15 @@ async def bets_in_processes(
 
 
 async def bet_worker(url: str, clients: int, seconds: float, tag: str) -> None:
-    pairs = [tuple(p) for p in json.loads(sys.stdin.read())]
+    pairs = [(int(u), int(r)) for u, r in json.loads(sys.stdin.readline())]
     store = await PostgresStore.connect(
         PostgresSettings(dsn=url, pool_min=clients, pool_max=clients), VirtualClock(START)
     )
     try:
         deps, _ = make_deps(store)
-        placed, elapsed = await measure_bets(deps, pairs, clients, seconds, tag=f"{tag}-")  # type: ignore[arg-type]
+        print("READY", flush=True)
+        await asyncio.to_thread(sys.stdin.readline)
+        placed, elapsed = await measure_bets(deps, pairs, clients, seconds, tag=f"{tag}-")
     finally:
         await store.close()
     print(json.dumps([placed, elapsed]), flush=True)

@@ -295,3 +295,52 @@ async def test_units_of_work_serialise(new_uow: UowFactory) -> None:
     assert sum(results) == 3
     async with new_uow() as uow:
         assert await uow.ledger.balance(user_account(1)) == 10
+
+
+async def test_placement_view_reads_what_a_bet_checks(new_uow: UowFactory) -> None:
+    async with new_uow() as uow:
+        await uow.users.add(user(1))
+        await uow.users.add(user(2))
+        await uow.rooms.add(room(1, 1))
+        assert (await uow.bets.add(bet(1, 1, 1))) == Success(None)
+        await uow.idempotency.put("bet:1:k", "1")
+        await uow.commit()
+    async with new_uow() as uow:
+        seen = await uow.bets.placement_view(1, 1, "bet:1:k")
+        assert seen.previous_ref == "1"
+        assert seen.has_bet
+        assert seen.user_exists
+        assert seen.room is not None
+        assert seen.room.id == 1
+        fresh = await uow.bets.placement_view(2, 1, "bet:2:k")
+        assert (fresh.previous_ref, fresh.has_bet, fresh.user_exists) == (None, False, True)
+        nobody = await uow.bets.placement_view(9, 7, "bet:9:k")
+        assert (nobody.room, nobody.user_exists) == (None, False)
+
+
+async def test_a_bet_after_its_view_is_checked_against_the_balance(new_uow: UowFactory) -> None:
+    async with new_uow() as uow:
+        await uow.users.add(user(1))
+        await uow.rooms.add(room(1, 1))
+        await uow.ledger.post(deposit_entry("d", 1, 50))
+        await uow.commit()
+    async with new_uow() as uow:
+        await uow.bets.placement_view(1, 1, "bet:1:a")
+        too_much = JournalEntry.transfer(
+            "b1", EntryKind.BET, START, user_account(1), "escrow:1", 60
+        )
+        assert await uow.ledger.post(too_much) == Failure(
+            InsufficientFunds(user_account(1), 60, 50)
+        )
+        stake = JournalEntry.transfer("b1", EntryKind.BET, START, user_account(1), "escrow:1", 30)
+        assert await uow.ledger.post(stake) == Success(True)
+        assert await uow.ledger.post(stake) == Success(False)
+        again = JournalEntry.transfer("b2", EntryKind.BET, START, user_account(1), "escrow:1", 30)
+        assert await uow.ledger.post(again) == Failure(InsufficientFunds(user_account(1), 30, 20))
+        await uow.commit()
+    async with new_uow() as uow:
+        assert await uow.ledger.balances([user_account(1), "escrow:1"]) == {
+            user_account(1): 20,
+            "escrow:1": 30,
+        }
+        assert await uow.ledger.trial_balance() == 0

@@ -70,9 +70,9 @@ CREATE TABLE bets (
     status          text NOT NULL CHECK (status IN ('ACTIVE', 'WON', 'LOST', 'REFUNDED')),
     payout          bigint NOT NULL CHECK (payout >= 0),
     refund_reason   text,
-    CONSTRAINT bets_one_per_user_and_room UNIQUE (user_id, room_id)
+    -- Also the index a room's bets are read by (settlement).
+    CONSTRAINT bets_one_per_user_and_room UNIQUE (room_id, user_id)
 );
-CREATE INDEX bets_room_idx ON bets (room_id, id);
 CREATE INDEX bets_user_idx ON bets (user_id, id);
 
 -- The ledger: accounts hold cached balances, entries and postings are the history.
@@ -214,12 +214,13 @@ CREATE TABLE audit_log (
     actor     text NOT NULL,
     action    text NOT NULL,
     details   jsonb NOT NULL,
-    seq       bigint UNIQUE,
+    seq       bigint,
     prev_hash text,
     hash      text,
     CONSTRAINT audit_sealed_whole CHECK ((seq IS NULL) = (hash IS NULL)
                                          AND (seq IS NULL) = (prev_hash IS NULL))
 );
+CREATE UNIQUE INDEX audit_seq_idx ON audit_log (seq) WHERE seq IS NOT NULL;
 CREATE INDEX audit_unsealed_idx ON audit_log (xid, id) WHERE seq IS NULL;
 
 CREATE FUNCTION audit_is_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
