@@ -29,6 +29,7 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -128,7 +129,7 @@ async def setup_users(deps: Deps, n: int, clients: int) -> list[int]:
             deps, address=f"a{i}", signature=f"s{i}", instruction_index=0, amount=sol(1000)
         )
 
-    await gather_limited([lambda i=i: one(i) for i in range(n)], clients)
+    await gather_limited([partial(one, i) for i in range(n)], clients)
     return ids
 
 
@@ -258,7 +259,7 @@ async def measure_settlement(
         if isinstance(result, Failure):
             raise SystemExit(f"a benchmark bet failed: {result.failure()}")
 
-    await gather_limited([lambda n=n, u=u: one(n, u) for n, u in enumerate(user_ids)], clients)
+    await gather_limited([partial(one, n, u) for n, u in enumerate(user_ids)], clients)
     clock = container.clock()
     clock.advance(2 * 3600)
     observation = Observation(
