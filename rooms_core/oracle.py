@@ -135,8 +135,38 @@ class ConsensusOracle:
 
     async def observe(self, asset: Asset) -> Result[Observation, NoConsensus]:
         covering = self.covering(asset)
-        quorum = self.settings.quorum_for(asset, len(covering))
         quotes, errors = await self._fetch(asset, covering)
+        return self._decide(asset, len(covering), quotes, errors)
+
+    async def observe_many(
+        self, assets: Sequence[Asset]
+    ) -> dict[Asset, Result[Observation, NoConsensus]]:
+        """Consensus for several assets with one request per source (each source is asked
+        for all the assets it covers at once: RULES 5)."""
+        wanted = list(dict.fromkeys(assets))
+        asked = [(s, [a for a in wanted if s.supports(a)]) for s in self.sources]
+        asked = [(s, covered) for s, covered in asked if covered]
+        if self.concurrent and len(asked) > 1:
+            answers = list(await asyncio.gather(*(s.fetch(c) for s, c in asked)))
+        else:
+            answers = [await s.fetch(c) for s, c in asked]
+        quotes: dict[Asset, list[Quote]] = {a: [] for a in wanted}
+        errors: dict[Asset, list[SourceError]] = {a: [] for a in wanted}
+        for (source, covered), by_asset in zip(asked, answers, strict=True):
+            for asset in covered:
+                result = by_asset.get(asset)
+                if result is None:
+                    errors[asset].append(SourceError(source.name, "unsupported"))
+                elif isinstance(result, Failure):
+                    errors[asset].append(result.failure())
+                else:
+                    quotes[asset].append(result.unwrap())
+        return {a: self._decide(a, len(self.covering(a)), quotes[a], errors[a]) for a in wanted}
+
+    def _decide(
+        self, asset: Asset, covering: int, quotes: list[Quote], errors: list[SourceError]
+    ) -> Result[Observation, NoConsensus]:
+        quorum = self.settings.quorum_for(asset, covering)
         now = self.clock.now()
         observation, used, rejected = aggregate(
             asset, quotes, now, quorum, self.settings.max_age, self.settings.max_deviation_bps
