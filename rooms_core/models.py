@@ -183,6 +183,7 @@ class OutboxMessage:
     attempts: int = 0
     sent_at: datetime | None = None
     last_error: str | None = None
+    gave_up_at: datetime | None = None  # stopped trying (permanent failure, too many attempts)
 
 
 @dataclass(frozen=True, slots=True)

@@ -326,10 +326,16 @@ class InMemoryOutboxRepository(_Repo):
         return claimed
 
     async def mark_sent(self, message_id: int, at: datetime) -> None:
-        self._u.staged_outbox_updates[message_id] = (at, None, None)
+        self._u.staged_outbox_updates[message_id] = ("sent", at, None)
 
     async def reschedule(self, message_id: int, at: datetime, error: str) -> None:
-        self._u.staged_outbox_updates[message_id] = (None, at, error)
+        self._u.staged_outbox_updates[message_id] = ("retry", at, error)
+
+    async def postpone(self, message_id: int, at: datetime) -> None:
+        self._u.staged_outbox_updates[message_id] = ("postpone", at, None)
+
+    async def give_up(self, message_id: int, at: datetime, error: str) -> None:
+        self._u.staged_outbox_updates[message_id] = ("give_up", at, error)
 
     async def pending_count(self) -> int:
         return len(self._s.outbox_pending) + len(self._u.staged_outbox_new)
@@ -441,9 +447,7 @@ class InMemoryUnitOfWork:
         self.staged_rewards: list[RewardRow] = []
         self.staged_outbox_new: list[OutboxMessage] = []
         self.staged_outbox_keys: set[str] = set()
-        self.staged_outbox_updates: dict[
-            int, tuple[datetime | None, datetime | None, str | None]
-        ] = {}
+        self.staged_outbox_updates: dict[int, tuple[str, datetime, str | None]] = {}
         self.staged_audit: list[tuple[str, str, dict[str, str | int | None]]] = []
         self.staged_idempotency: dict[str, str] = {}
         self.staged_deposits: dict[tuple[str, str, int], Deposit] = {}
@@ -509,15 +513,19 @@ class InMemoryUnitOfWork:
             s.outbox[message.id] = message
             s.outbox_pending[message.id] = None
             s.outbox_dedupe.add(message.dedupe_key)
-        for message_id, (sent_at, retry_at, error) in self.staged_outbox_updates.items():
+        for message_id, (what, at, error) in self.staged_outbox_updates.items():
             message = replace(s.outbox[message_id])
-            if sent_at is not None:
-                message.sent_at = sent_at
+            if what == "sent":
+                message.sent_at = at
+                s.outbox_pending.pop(message_id, None)
+            elif what == "give_up":
+                message.gave_up_at, message.last_error = at, error
                 s.outbox_pending.pop(message_id, None)
             else:
-                message.attempts += 1
-                message.next_attempt_at = retry_at or message.next_attempt_at
-                message.last_error = error
+                if what == "retry":
+                    message.attempts += 1
+                    message.last_error = error
+                message.next_attempt_at = at
             s.outbox[message_id] = message
         if self.staged_audit:
             now = s.clock.now()

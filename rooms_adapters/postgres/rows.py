@@ -39,7 +39,7 @@ BET_COLUMNS = (
 USER_COLUMNS = "id, telegram_id, username, referral_code, referrer_id, deposit_address, created_at"
 OUTBOX_COLUMNS = (
     "id, user_id, kind, payload, dedupe_key, created_at, next_attempt_at, attempts, sent_at, "
-    "last_error"
+    "last_error, gave_up_at"
 )
 WITHDRAWAL_COLUMNS = (
     "id, user_id, destination, amount, state, created_at, idempotency_key, approvals, "
@@ -170,6 +170,7 @@ def outbox_record(m: OutboxMessage) -> dict[str, Any]:
         "attempts": m.attempts,
         "sent_at": _iso(m.sent_at),
         "last_error": m.last_error,
+        "gave_up_at": _iso(m.gave_up_at),
     }
 
 
@@ -195,6 +196,7 @@ def outbox_from_row(r: Row) -> OutboxMessage:
         attempts=r["attempts"],
         sent_at=r["sent_at"],
         last_error=r["last_error"],
+        gave_up_at=r["gave_up_at"],
     )
 
 

@@ -449,7 +449,7 @@ class PostgresOutboxRepository(_Repo):
     async def claim_due(self, now: datetime, limit: int) -> list[OutboxMessage]:
         rows = await self._u.fetch(
             f"""SELECT {OUTBOX_COLUMNS} FROM outbox
-                WHERE sent_at IS NULL AND next_attempt_at <= $1
+                WHERE sent_at IS NULL AND gave_up_at IS NULL AND next_attempt_at <= $1
                 ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED""",
             now,
             limit,
@@ -457,13 +457,23 @@ class PostgresOutboxRepository(_Repo):
         return [outbox_from_row(r) for r in rows]
 
     async def mark_sent(self, message_id: int, at: datetime) -> None:
-        self._u.outbox_updates[message_id] = (at, None, None)
+        self._u.outbox_updates[message_id] = ("sent", at, None)
 
     async def reschedule(self, message_id: int, at: datetime, error: str) -> None:
-        self._u.outbox_updates[message_id] = (None, at, error)
+        self._u.outbox_updates[message_id] = ("retry", at, error)
+
+    async def postpone(self, message_id: int, at: datetime) -> None:
+        self._u.outbox_updates[message_id] = ("postpone", at, None)
+
+    async def give_up(self, message_id: int, at: datetime, error: str) -> None:
+        self._u.outbox_updates[message_id] = ("give_up", at, error)
 
     async def pending_count(self) -> int:
-        return int(await self._u.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL"))
+        return int(
+            await self._u.fetchval(
+                "SELECT count(*) FROM outbox WHERE sent_at IS NULL AND gave_up_at IS NULL"
+            )
+        )
 
 
 class PostgresAuditRepository(_Repo):
@@ -715,7 +725,7 @@ class PostgresUnitOfWork:
         self.staged_deltas: dict[str, int] = {}
         self.locked_balances: dict[str, int] = {}
         self.new_outbox: dict[str, OutboxMessage] = {}
-        self.outbox_updates: dict[int, tuple[datetime | None, datetime | None, str | None]] = {}
+        self.outbox_updates: dict[int, tuple[str, datetime, str | None]] = {}
         self.staged_audit: list[tuple[datetime, str, str, str]] = []
         self.staged_idempotency: dict[str, str] = {}
         self.staged_cursors: dict[str, str] = {}
@@ -885,27 +895,22 @@ class PostgresUnitOfWork:
         if self.new_outbox:
             self._add_new_outbox(f)
         if self.outbox_updates:
-            sent = {i: u[0] for i, u in self.outbox_updates.items() if u[0] is not None}
-            retry = {i: u for i, u in self.outbox_updates.items() if u[0] is None}
-            if sent:
-                ids = f.arg(list(sent), "bigint[]")
-                f.add(
-                    f"""UPDATE outbox AS t SET sent_at = s.at
-                        FROM unnest({ids}, {f.arg(list(sent.values()), "timestamptz[]")})
-                             AS s (id, at)
-                        WHERE t.id = s.id AND t.id = ANY ({ids})"""
-                )
-            if retry:
-                ids = f.arg(list(retry), "bigint[]")
-                f.add(
-                    f"""UPDATE outbox AS t SET attempts = t.attempts + 1,
-                            next_attempt_at = s.at, last_error = s.error
-                        FROM unnest({ids},
-                                    {f.arg([u[1] for u in retry.values()], "timestamptz[]")},
-                                    {f.arg([u[2] for u in retry.values()], "text[]")})
-                             AS s (id, at, error)
-                        WHERE t.id = s.id AND t.id = ANY ({ids})"""
-                )
+            updates = self.outbox_updates
+            ids = f.arg(list(updates), "bigint[]")
+            f.add(
+                f"""UPDATE outbox AS t SET
+                        sent_at = CASE WHEN s.what = 'sent' THEN s.at ELSE t.sent_at END,
+                        gave_up_at = CASE WHEN s.what = 'give_up' THEN s.at ELSE t.gave_up_at END,
+                        next_attempt_at = CASE WHEN s.what IN ('retry', 'postpone') THEN s.at
+                                               ELSE t.next_attempt_at END,
+                        attempts = t.attempts + (s.what = 'retry')::integer,
+                        last_error = coalesce(s.error, t.last_error)
+                    FROM unnest({ids}, {f.arg([u[0] for u in updates.values()], "text[]")},
+                                {f.arg([u[1] for u in updates.values()], "timestamptz[]")},
+                                {f.arg([u[2] for u in updates.values()], "text[]")})
+                         AS s (id, what, at, error)
+                    WHERE t.id = s.id AND t.id = ANY ({ids})"""
+            )
         if self.staged_audit:
             cols = list(zip(*self.staged_audit, strict=True))
             f.add(
@@ -1000,13 +1005,15 @@ class PostgresUnitOfWork:
         for m in messages:
             update = self.outbox_updates.pop(m.id, None)
             if update is not None:
-                sent_at, retry_at, error = update
-                if sent_at is not None:
-                    m.sent_at = sent_at
+                what, at, error = update
+                if what == "sent":
+                    m.sent_at = at
+                elif what == "give_up":
+                    m.gave_up_at, m.last_error = at, error
                 else:
-                    m.attempts += 1
-                    m.next_attempt_at = retry_at or m.next_attempt_at
-                    m.last_error = error
+                    m.attempts += what == "retry"
+                    m.next_attempt_at = at
+                    m.last_error = error or m.last_error
         records = f.arg([outbox_record(m) for m in messages], "jsonb")
         f.add(
             f"""INSERT INTO outbox SELECT * FROM jsonb_populate_recordset(NULL::outbox, {records})

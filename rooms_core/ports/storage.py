@@ -200,6 +200,12 @@ class OutboxRepository(Protocol):
     async def reschedule(self, message_id: int, at: datetime, error: str) -> None:
         """Count a failed attempt and try again at ``at``."""
 
+    async def postpone(self, message_id: int, at: datetime) -> None:
+        """Try again at ``at`` without counting an attempt (a rate limit said wait)."""
+
+    async def give_up(self, message_id: int, at: datetime, error: str) -> None:
+        """Stop trying: the message is kept with its error and never claimed again."""
+
     async def pending_count(self) -> int:
         """How many messages wait to be sent."""
 

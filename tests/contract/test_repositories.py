@@ -344,3 +344,33 @@ async def test_a_bet_after_its_view_is_checked_against_the_balance(new_uow: UowF
             "escrow:1": 30,
         }
         assert await uow.ledger.trial_balance() == 0
+
+
+async def test_outbox_postpones_without_an_attempt_and_gives_up_for_good(
+    new_uow: UowFactory,
+) -> None:
+    async with new_uow() as uow:
+        await uow.users.add(user(1))
+        for key in ("a", "b"):
+            await uow.outbox.add(
+                OutboxMessage(
+                    id=await uow.outbox.next_id(),
+                    user_id=1,
+                    kind=NotificationKind.BET_WON,
+                    payload={"room_id": 1},
+                    dedupe_key=key,
+                    created_at=START,
+                    next_attempt_at=START,
+                )
+            )
+        await uow.commit()
+    async with new_uow() as uow:
+        first, second = await uow.outbox.claim_due(START, 10)
+        await uow.outbox.postpone(first.id, START + timedelta(seconds=1))
+        await uow.outbox.give_up(second.id, START, "blocked")
+        await uow.commit()
+    async with new_uow() as uow:
+        assert await uow.outbox.claim_due(START, 10) == []
+        (again,) = await uow.outbox.claim_due(START + timedelta(seconds=1), 10)
+        assert (again.id, again.attempts) == (first.id, 0)
+        assert await uow.outbox.pending_count() == 1
