@@ -35,3 +35,8 @@ class PriceOracle(Protocol):
 
     async def observe(self, asset: Asset) -> Result[Observation, NoConsensus]:
         """The consensus value of ``asset`` now, or why there is none."""
+
+    async def observe_many(
+        self, assets: Sequence[Asset]
+    ) -> Mapping[Asset, Result[Observation, NoConsensus]]:
+        """:meth:`observe` for several assets at once, one request per source."""
