@@ -167,9 +167,7 @@ async def dispatch_due(
             failure = result.failure()
             if failure.retry_after is not None:  # flood control: everything waits
                 rate.hold(failure.retry_after)
-                await uow.outbox.postpone(
-                    message.id, now + timedelta(seconds=failure.retry_after)
-                )
+                await uow.outbox.postpone(message.id, now + timedelta(seconds=failure.retry_after))
                 postponed += 1
             elif failure.permanent or message.attempts + 1 >= settings.max_attempts:
                 await uow.outbox.give_up(message.id, now, failure.reason)
