@@ -1,0 +1,1 @@
+"""Adapters for the real world's plain facilities: the system clock."""
