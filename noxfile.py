@@ -57,7 +57,7 @@ os.environ["UV_PYTHON_DOWNLOADS"] = "never"
 
 def install_project(session: nox.Session, *uv_options: str) -> None:
     """The project in editable mode with the `sim` extra and the `dev` dependency group."""
-    session.install(*uv_options, "-e", ".[sim,postgres]", *DEV)
+    session.install(*uv_options, "-e", ".[sim,postgres,feeds]", *DEV)
 
 
 def dev_requirement(name: str) -> str:
