@@ -8,6 +8,7 @@ import typer
 
 from rooms_cli.db import db
 from rooms_cli.sim import sim
+from rooms_cli.worker import worker
 
 app = typer.Typer(
     name="rooms",
@@ -23,6 +24,7 @@ def _register_commands(app: typer.Typer) -> None:
     `rooms_cli/<name>.py`, and is added to the app here."""
     app.command(name="sim")(sim)
     app.add_typer(db, name="db")
+    app.command(name="worker")(worker)
 
 
 _register_commands(app)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from rooms_adapters.postgres.store import PostgresSettings
 
 db = typer.Typer(help="The PostgreSQL database: apply and inspect schema migrations.")
 
@@ -19,7 +22,8 @@ DatabaseUrl = Annotated[
 ]
 
 
-def _dsn(database_url: str | None) -> str:
+def database_settings(database_url: str | None) -> PostgresSettings:
+    """The database settings from ``--database-url`` or the environment; exits on bad input."""
     try:
         from rooms_adapters.postgres.store import DatabaseSettingsError, PostgresSettings
     except ImportError:  # asyncpg comes with the `postgres` extra
@@ -27,18 +31,22 @@ def _dsn(database_url: str | None) -> str:
         raise typer.Exit(2) from None
     env = None if database_url is None else {"ROOMS_DATABASE_URL": database_url}
     try:
-        return PostgresSettings.from_env(env).dsn
+        return PostgresSettings.from_env(env)
     except DatabaseSettingsError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from None
 
 
+def _dsn(database_url: str | None) -> str:
+    return database_settings(database_url).dsn
+
+
 def _unreachable(dsn: str, error: BaseException) -> typer.Exit:
-    typer.echo(f"error: cannot use the database at {_redacted(dsn)}: {error}", err=True)
+    typer.echo(f"error: cannot use the database at {redacted(dsn)}: {error}", err=True)
     return typer.Exit(1)
 
 
-def _redacted(dsn: str) -> str:
+def redacted(dsn: str) -> str:
     """The URL without its password, for messages."""
     from urllib.parse import urlsplit, urlunsplit
 

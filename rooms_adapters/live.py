@@ -1,0 +1,97 @@
+"""Composition root of a live deployment: PostgreSQL, the exchange feeds (guarded), the
+system clock and secret tokens, wired into the core's ``Deps``.
+
+Use as ``async with live_deps(...) as (deps, store): ...``; it closes the pool and the HTTP
+client on the way out. Messaging (Telegram) is wired by the bot's own composition.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+from rooms_adapters.feeds.binance import BinanceSource
+from rooms_adapters.feeds.coingecko import CoinGeckoSource
+from rooms_adapters.feeds.cryptocompare import CryptoCompareSource
+from rooms_adapters.feeds.dexscreener import DexScreenerSource
+from rooms_adapters.feeds.http import new_client
+from rooms_adapters.feeds.pyth import PythSource
+from rooms_adapters.postgres.store import PostgresSettings, PostgresStore
+from rooms_adapters.postgres.uow import PostgresUnitOfWork
+from rooms_adapters.system.clock import SystemClock
+from rooms_adapters.system.tokens import SecretTokenSource
+from rooms_core.oracle import ConsensusOracle, OracleDecision, OracleSettings
+from rooms_core.ports.prices import PriceSource
+from rooms_core.price_guard import GuardedSource, GuardSettings
+from rooms_core.services.deps import Deps
+from rooms_core.settings import RoomsSettings
+
+log = logging.getLogger("rooms.oracle")
+
+FEEDS = ("binance", "coingecko", "cryptocompare", "dexscreener", "pyth")
+# Each provider's free tier, as the interval between two requests (RULES 5).
+MIN_INTERVAL = {
+    "binance": 3.0,
+    "coingecko": 6.0,  # about 10 a minute, well inside the ~30/min demo tier
+    "cryptocompare": 3.0,
+    "dexscreener": 3.0,  # 300/min
+    "pyth": 3.0,  # ~30 per 10 s per IP
+}
+
+
+def _record(decision: OracleDecision) -> None:
+    if decision.accepted is None:
+        log.info("no price for %s: %s", decision.asset, decision.rejected)
+    else:
+        log.debug(
+            "%s = %s from %s (rejected: %s)",
+            decision.asset,
+            decision.accepted.value,
+            ",".join(decision.accepted.sources),
+            decision.rejected,
+        )
+
+
+@asynccontextmanager
+async def live_deps(
+    database: PostgresSettings,
+    feeds: Sequence[str] = FEEDS,
+    settings: RoomsSettings | None = None,
+    oracle_settings: OracleSettings | None = None,
+) -> AsyncIterator[tuple[Deps, PostgresStore]]:
+    unknown = sorted(set(feeds) - set(FEEDS))
+    if unknown:
+        raise ValueError(f"unknown price feeds {unknown}; known: {', '.join(FEEDS)}")
+    clock = SystemClock()
+    store = await PostgresStore.connect(database, clock)
+    client = new_client()
+    try:
+        available: dict[str, PriceSource] = {
+            "binance": BinanceSource(client, clock),
+            "coingecko": CoinGeckoSource(client, clock),
+            "cryptocompare": CryptoCompareSource(client, clock),
+            "dexscreener": DexScreenerSource(client, clock),
+            "pyth": PythSource(client, clock),
+        }
+        sources: list[PriceSource] = [
+            GuardedSource(
+                available[name],
+                clock,
+                GuardSettings(min_interval=timedelta(seconds=MIN_INTERVAL[name])),
+            )
+            for name in feeds
+        ]
+        oracle = ConsensusOracle(sources, clock, oracle_settings, record=_record)
+        deps = Deps(
+            uow=lambda: PostgresUnitOfWork(store),
+            clock=clock,
+            oracle=oracle,
+            tokens=SecretTokenSource(),
+            settings=settings or RoomsSettings(),
+        )
+        yield deps, store
+    finally:
+        await client.aclose()
+        await store.close()

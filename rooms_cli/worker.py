@@ -1,0 +1,135 @@
+"""`rooms worker`: the market engine as a service (oracle monitor, scheduler, dispatcher)."""
+
+from __future__ import annotations
+
+import logging
+import signal
+from typing import TYPE_CHECKING, Annotated
+
+import anyio
+import typer
+
+from rooms_cli.db import DatabaseUrl, database_settings, redacted
+
+if TYPE_CHECKING:
+    from rooms_adapters.postgres.store import PostgresSettings
+
+log = logging.getLogger("rooms.worker")
+
+
+def worker(
+    database_url: DatabaseUrl = None,
+    feeds: Annotated[
+        str,
+        typer.Option(
+            help="Comma-separated price feeds to use (binance, coingecko, cryptocompare, "
+            "dexscreener, pyth), 'all', or 'none' (rooms then lock, cancel and void, "
+            "but never settle on a price)."
+        ),
+    ] = "all",
+    poll: Annotated[float, typer.Option(help="Seconds between two oracle polls.", min=0.1)] = 3.0,
+    report_every: Annotated[
+        float, typer.Option(help="Seconds between two progress lines.", min=1.0)
+    ] = 60.0,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every price.")] = False,
+) -> None:
+    """Run the market engine until SIGTERM or Ctrl-C: poll prices and settle rooms whose
+    target is hit, lock and settle rooms on time, void those without a price after the
+    grace period. Run several for availability: they share the work through the database.
+    (Notifications go out once a messenger is configured: the Telegram bot.)"""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+    )
+    from rooms_adapters.live import FEEDS
+
+    chosen = _feeds(feeds, FEEDS)
+    settings = database_settings(database_url)
+    try:
+        anyio.run(_run, settings, chosen, poll, report_every)
+    except _NotReady as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1) from None
+
+
+class _NotReady(Exception):
+    pass
+
+
+def _feeds(raw: str, known: tuple[str, ...]) -> list[str]:
+    value = raw.strip().lower()
+    if value == "all":
+        return list(known)
+    if value == "none":
+        return []
+    names = [n.strip() for n in value.split(",") if n.strip()]
+    unknown = [n for n in names if n not in known]
+    if unknown or not names:
+        typer.echo(
+            f"error: unknown feed(s) {', '.join(unknown) or repr(raw)}; choose from "
+            f"{', '.join(known)}, 'all' or 'none'",
+            err=True,
+        )
+        raise typer.Exit(2)
+    return names
+
+
+async def _run(
+    settings: PostgresSettings, feeds: list[str], poll: float, report_every: float
+) -> None:
+    from rooms_adapters.live import live_deps
+    from rooms_adapters.postgres.migrate import migration_status
+    from rooms_core.ports.storage import StorageUnavailable
+    from rooms_core.services.workers import EngineCounts, EngineSettings, run_engine
+
+    try:
+        pending = [m for m, at in await migration_status(settings.dsn) if at is None]
+    except Exception as error:
+        raise _NotReady(f"cannot use the database at {redacted(settings.dsn)}: {error}") from None
+    if pending:
+        names = ", ".join(f"{m.version:04d}_{m.name}" for m in pending)
+        raise _NotReady(f"the database needs migrations ({names}): run `rooms db migrate`")
+    try:
+        async with live_deps(settings, feeds) as (deps, _store):
+            stop = anyio.Event()
+            counts = EngineCounts()
+
+            async def watch_signals() -> None:
+                with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+                    async for received in signals:
+                        log.info("%s received: stopping after the current step", received.name)
+                        stop.set()
+                        return
+
+            async def report() -> None:
+                while not stop.is_set():
+                    with anyio.move_on_after(report_every):
+                        await stop.wait()
+                    log.info(
+                        "polls %d, instant settlements %d, rooms moved %s, errors %d",
+                        counts.polls,
+                        counts.instant_settlements,
+                        counts.outcomes,
+                        counts.errors,
+                    )
+
+            def on_error(loop: str, error: BaseException) -> None:
+                log.error("%s: %s: %s", loop, type(error).__name__, error)
+
+            async with anyio.create_task_group() as group:
+                group.start_soon(watch_signals)
+                group.start_soon(report)
+                typer.echo(
+                    f"rooms worker: started (feeds: {', '.join(feeds) or 'none'}; "
+                    f"poll every {poll:g} s). SIGTERM or Ctrl-C stops it.",
+                )
+                await run_engine(
+                    deps, None, stop, EngineSettings(poll_seconds=poll), counts, on_error
+                )
+                group.cancel_scope.cancel()
+            typer.echo(
+                f"rooms worker: stopped after {counts.polls} polls, "
+                f"{counts.instant_settlements} instant settlements, rooms moved {counts.outcomes}."
+            )
+    except StorageUnavailable as error:
+        raise _NotReady(f"the database is unavailable: {error}") from None

@@ -1,0 +1,69 @@
+"""`rooms worker` as an operator runs it: against a migrated database, moving rooms on the
+wall clock, reporting bad input clearly, and stopping cleanly on SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from rooms_core.models import Side
+from rooms_core.money import sol
+from rooms_core.room import RoomState
+from tests.pg import pg_platform
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def rooms(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "rooms_cli", *args],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+async def test_the_worker_voids_an_overdue_room_without_prices_and_stops_on_sigterm(
+    pg_database: str,
+) -> None:
+    platform, pg = await pg_platform(pg_database)
+    try:
+        host, yes, no = [await platform.user() for _ in range(3)]
+        room = await platform.room(host)  # on the virtual clock: long overdue in wall time
+        await platform.bet(yes, room, Side.YES, sol(1))
+        await platform.bet(no, room, Side.NO, sol(2))
+        worker = rooms("worker", "--database-url", pg_database, "--feeds", "none", "--poll", "0.2")
+        assert worker.stdout is not None
+        started = await asyncio.to_thread(worker.stdout.readline)
+        assert "rooms worker: started" in started, worker.stderr.read() if worker.stderr else ""
+        for _ in range(200):
+            if (await platform.get_room(room.id)).state is RoomState.VOID:
+                break
+            await asyncio.sleep(0.05)
+        assert (await platform.get_room(room.id)).state is RoomState.VOID
+        assert await platform.balance(yes) == sol(100)  # refunded in full
+        worker.send_signal(signal.SIGTERM)
+        out, err = await asyncio.to_thread(worker.communicate, timeout=30)
+        assert worker.returncode == 0, err
+        assert "rooms worker: stopped" in out
+        assert "SIGTERM received" in err
+    finally:
+        await pg.close()
+
+
+def test_bad_input_gets_a_message_not_a_traceback(pg_database: str) -> None:
+    bad_feed = rooms("worker", "--database-url", pg_database, "--feeds", "kraken")
+    _, err = bad_feed.communicate(timeout=60)
+    assert bad_feed.returncode == 2
+    assert "unknown feed(s) kraken" in err
+    nowhere = rooms("worker", "--database-url", "postgresql://postgres@127.0.0.1:1/x")
+    _, err = nowhere.communicate(timeout=60)
+    assert nowhere.returncode == 1
+    assert "cannot use the database" in err
+    assert "Traceback" not in err
