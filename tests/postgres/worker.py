@@ -19,12 +19,10 @@ import json
 import sys
 from datetime import timedelta
 
-from returns.result import Success
-
 from rooms_adapters.memory.clock import VirtualClock
 from rooms_adapters.postgres.store import PostgresSettings, PostgresStore
 from rooms_adapters.postgres.uow import PostgresUnitOfWork
-from rooms_core.services import engine, settlement
+from rooms_core.services import settlement, workers
 from tests.support import START, make_platform
 
 
@@ -54,15 +52,11 @@ async def due(store: PostgresStore, price: str) -> list[tuple[int, str]]:
     platform.set_price(price)
     await _wait_for_go()
     done: list[tuple[int, str]] = []
-    while True:
-        async with PostgresUnitOfWork(store) as uow:
-            rooms = await uow.rooms.due(platform.clock.now(), 3)
-        if not rooms:
+    while True:  # the engine's scheduler step, until nothing is due
+        moved = await workers.schedule_once(platform.deps, limit=3)
+        if not moved:
             return done
-        for room in rooms:
-            result = await engine.process_due(platform.deps, room_id=room.id)
-            outcome = result.unwrap().outcome.value if isinstance(result, Success) else "FAILED"
-            done.append((room.id, outcome))
+        done.extend((room_id, str(outcome)) for room_id, outcome in moved.items())
 
 
 class HangingUnitOfWork(PostgresUnitOfWork):
