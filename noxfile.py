@@ -56,8 +56,8 @@ os.environ["UV_PYTHON_DOWNLOADS"] = "never"
 
 
 def install_project(session: nox.Session, *uv_options: str) -> None:
-    """The project in editable mode with the `sim` extra and the `dev` dependency group."""
-    session.install(*uv_options, "-e", ".[sim,postgres,feeds]", *DEV)
+    """The project in editable mode with its extras and the `dev` dependency group."""
+    session.install(*uv_options, "-e", ".[sim,postgres,feeds,solana]", *DEV)
 
 
 def dev_requirement(name: str) -> str:

@@ -1,0 +1,100 @@
+"""The local signer: keys sealed at rest, signatures that verify, a master key that stays
+secret."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from returns.result import Failure, Success
+from solders.pubkey import Pubkey
+from solders.signature import Signature
+
+from rooms_adapters.solana.local_signer import (
+    InMemoryKeyVault,
+    LocalSigner,
+    MasterKey,
+    MasterKeyError,
+    SealedKey,
+)
+
+SECRET = bytes(range(32))
+
+
+def signer(vault: InMemoryKeyVault | None = None, secret: bytes = SECRET) -> LocalSigner:
+    return LocalSigner(MasterKey(secret), vault or InMemoryKeyVault())
+
+
+async def test_a_wallet_per_owner_whose_signatures_verify() -> None:
+    s = signer()
+    address = (await s.create_wallet("user:1")).unwrap()
+    assert (await s.create_wallet("user:1")).unwrap() == address  # the same wallet again
+    assert (await s.create_wallet("user:2")).unwrap() != address
+    message = b"a transfer message"
+    raw = (await s.sign(address, message)).unwrap()
+    assert len(raw) == 64
+    assert Signature(raw).verify(Pubkey.from_string(address), message)
+    assert not Signature(raw).verify(Pubkey.from_string(address), b"another message")
+
+
+async def test_keys_are_sealed_at_rest() -> None:
+    vault = InMemoryKeyVault()
+    s = signer(vault)
+    address = (await s.create_wallet("user:1")).unwrap()
+    sealed = vault.keys["user:1"]
+    assert sealed.address == address
+    assert len(sealed.ciphertext) == 32 + 16  # the seed and the GCM tag, nothing in clear
+    assert "ciphertext" not in repr(sealed)
+    assert "nonce" not in repr(sealed)
+
+
+async def test_another_master_key_or_another_owner_cannot_open_a_key() -> None:
+    vault = InMemoryKeyVault()
+    address = (await signer(vault).create_wallet("user:1")).unwrap()
+    wrong = await signer(vault, secret=bytes(32)).sign(address, b"m")
+    assert isinstance(wrong, Failure)
+    assert "does not open" in wrong.failure().reason
+    moved = vault.keys.pop("user:1")
+    vault.keys["user:2"] = SealedKey("user:2", moved.address, moved.nonce, moved.ciphertext)
+    assert isinstance(await signer(vault).sign(address, b"m"), Failure)
+
+
+async def test_unknown_addresses_are_a_typed_error() -> None:
+    result = await signer().sign("11111111111111111111111111111111", b"m")
+    assert isinstance(result, Failure)
+    assert "no wallet" in result.failure().reason
+
+
+def test_the_master_key_never_shows() -> None:
+    key = MasterKey(SECRET)
+    assert SECRET.hex() not in repr(key)
+    assert SECRET.hex() not in str(signer())
+    assert repr(key) == "MasterKey(<hidden>)"
+
+
+def test_the_master_key_comes_from_the_environment_or_a_file(tmp_path: os.PathLike[str]) -> None:
+    assert isinstance(MasterKey.from_env({"ROOMS_MASTER_KEY": SECRET.hex()}), MasterKey)
+    path = os.path.join(tmp_path, "master.key")
+    with open(path, "w") as f:
+        f.write(SECRET.hex() + "\n")
+    assert isinstance(MasterKey.from_env({"ROOMS_MASTER_KEY_FILE": path}), MasterKey)
+    for env, message in (
+        ({}, "set ROOMS_MASTER_KEY"),
+        ({"ROOMS_MASTER_KEY": "zz" * 32}, "neither hex nor base64"),
+        ({"ROOMS_MASTER_KEY": "00" * 16}, "32 bytes"),
+        ({"ROOMS_MASTER_KEY_FILE": "/nonexistent/key"}, "cannot read"),
+    ):
+        with pytest.raises(MasterKeyError, match=message) as raised:
+            MasterKey.from_env(env)
+        assert SECRET.hex() not in str(raised.value)
+
+
+async def test_two_concurrent_creations_keep_one_wallet() -> None:
+    import asyncio
+
+    vault = InMemoryKeyVault()
+    s = signer(vault)
+    first, second = await asyncio.gather(s.create_wallet("user:9"), s.create_wallet("user:9"))
+    assert isinstance(first, Success)
+    assert first == second
+    assert len(vault.keys) == 1
