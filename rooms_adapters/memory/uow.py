@@ -99,6 +99,14 @@ class InMemoryUserRepository(_Repo):
     async def update(self, user: User) -> None:
         self._u.staged_users[user.id] = user.model_copy()
 
+    async def with_deposit_address(self, after_id: int, limit: int) -> list[User]:
+        merged = {**self._s.users, **self._u.staged_users}
+        found = sorted(
+            (u for u in merged.values() if u.id > after_id and u.deposit_address is not None),
+            key=lambda u: u.id,
+        )
+        return [u.model_copy() for u in found[:limit]]
+
     def _children(self, user_id: int) -> list[int]:
         children = list(self._s.referred.get(user_id, ()))
         for staged in self._u.staged_users.values():

@@ -155,6 +155,15 @@ class PostgresUserRepository(_Repo):
             user.deposit_address,
         )
 
+    async def with_deposit_address(self, after_id: int, limit: int) -> list[User]:
+        rows = await self._u.fetch(
+            f"""SELECT {USER_COLUMNS} FROM users
+                WHERE id > $1 AND deposit_address IS NOT NULL ORDER BY id LIMIT $2""",
+            after_id,
+            limit,
+        )
+        return [user_from_row(r) for r in rows]
+
     async def referral_counts(self, user_id: int, levels: int) -> list[int]:
         rows = await self._u.fetch(
             """WITH RECURSIVE tree (id, depth) AS (

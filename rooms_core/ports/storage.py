@@ -85,6 +85,9 @@ class UserRepository(Protocol):
     async def update(self, user: User) -> None:
         """Write back a changed user."""
 
+    async def with_deposit_address(self, after_id: int, limit: int) -> list[User]:
+        """Users that have a deposit address, by id, from the first id above ``after_id``."""
+
     async def referral_counts(self, user_id: int, levels: int) -> list[int]:
         """How many users sit 1..levels below this user in the referral tree."""
 

@@ -210,7 +210,10 @@ async def record_withdrawal_sent(
         w = await uow.withdrawals.get(withdrawal_id)
         if w is None:
             return Failure(WithdrawalNotFound(withdrawal_id))
-        if w.state not in (WithdrawalState.APPROVED, WithdrawalState.SENT):
+        if w.state is WithdrawalState.SENT and w.signature == signature:
+            return Success(w)  # a repeat of this very recording
+        if w.state is not WithdrawalState.APPROVED:
+            # Never a second signature for a withdrawal: both could land (paid twice).
             return Failure(WithdrawalStateConflict(w.id, w.state.value))
         w.state = WithdrawalState.SENT
         w.signature = signature

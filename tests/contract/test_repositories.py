@@ -374,3 +374,17 @@ async def test_outbox_postpones_without_an_attempt_and_gives_up_for_good(
         (again,) = await uow.outbox.claim_due(START + timedelta(seconds=1), 10)
         assert (again.id, again.attempts) == (first.id, 0)
         assert await uow.outbox.pending_count() == 1
+
+
+async def test_users_with_a_deposit_address_page_by_id(new_uow: UowFactory) -> None:
+    async with new_uow() as uow:
+        for i in range(1, 6):
+            await uow.users.add(
+                user(i).model_copy(update={"deposit_address": f"a{i}" if i != 3 else None})
+            )
+        await uow.commit()
+    async with new_uow() as uow:
+        first = await uow.users.with_deposit_address(0, 2)
+        rest = await uow.users.with_deposit_address(first[-1].id, 10)
+    assert [u.id for u in first] == [1, 2]
+    assert [u.id for u in rest] == [4, 5]

@@ -1,0 +1,215 @@
+"""Moving real SOL: watching deposit addresses, and sending withdrawals exactly once.
+
+Both run through the chain and signer ports, so they work the same on LiteSVM, on any RPC
+node, with the local signer or Turnkey.
+
+**Deposits.** Each user's deposit address is scanned for signatures newer than its cursor
+(the newest signature already processed), oldest first. Every successful System transfer to
+the address is credited through :func:`rooms_core.services.wallet.credit_deposit`, whose key
+(signature, address, instruction index) makes a repeat — after a crash, or by a second
+watcher — change nothing; the cursor advances after each transaction.
+
+**Withdrawals.** An APPROVED withdrawal is signed and its signature, blockhash and last
+valid block height are recorded (state SENT) in the unit of work that holds the withdrawal,
+*before* the transaction is sent: a withdrawal never gets a second signature. A SENT one is
+then checked: found and succeeded -> confirmed; found and failed -> released; not found and
+its blockhash still valid -> the same signed transaction is sent again (the same bytes:
+ed25519 signatures are deterministic); not found and the blockhash expired -> it can never
+land: released to the user's balance (RULES 4).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from returns.result import Failure, Success
+
+from rooms_core.models import Withdrawal, WithdrawalState
+from rooms_core.ports.chain import Blockhash, Chain, ChainError
+from rooms_core.ports.signer import Signer
+from rooms_core.services import wallet
+from rooms_core.services.deps import Deps
+
+
+@dataclass(slots=True)
+class DepositScan:
+    addresses: int = 0
+    transactions: int = 0
+    credited: int = 0  # payments credited now
+    repeats: int = 0  # payments credited before
+    errors: list[str] = field(default_factory=list)
+
+
+async def watch_deposits(deps: Deps, chain: Chain, *, page: int = 1000) -> DepositScan:
+    """Scan every deposit address once (see the module docstring)."""
+    scan = DepositScan()
+    after = 0
+    while True:
+        async with deps.uow() as uow:
+            users = await uow.users.with_deposit_address(after, 500)
+        if not users:
+            return scan
+        for user in users:
+            assert user.deposit_address is not None
+            scan.addresses += 1
+            error = await _scan_address(deps, chain, user.deposit_address, page, scan)
+            if error is not None:
+                scan.errors.append(f"{user.deposit_address}: {error.message}")
+        after = users[-1].id
+
+
+async def _scan_address(
+    deps: Deps, chain: Chain, address: str, page: int, scan: DepositScan
+) -> ChainError | None:
+    async with deps.uow() as uow:
+        cursor = await uow.deposits.get_cursor(address)
+    newest_first: list[str] = []
+    before: str | None = None
+    while True:
+        listed = await chain.signatures_for_address(
+            address, before=before, until=cursor, limit=page
+        )
+        if isinstance(listed, Failure):
+            listing_error: ChainError = listed.failure()
+            return listing_error
+        infos = listed.unwrap()
+        newest_first.extend(i.signature for i in infos if not i.failed)
+        if len(infos) < page:
+            break
+        before = infos[-1].signature
+    for signature in reversed(newest_first):
+        fetched = await chain.transaction(signature)
+        if isinstance(fetched, Failure):
+            reading_error: ChainError = fetched.failure()
+            return reading_error  # the cursor stays before it: retried next scan
+        details = fetched.unwrap()
+        scan.transactions += 1
+        if details is not None and details.succeeded:
+            for transfer in details.transfers:
+                if transfer.destination != address or transfer.lamports <= 0:
+                    continue
+                credited = await wallet.credit_deposit(
+                    deps,
+                    address=address,
+                    signature=signature,
+                    instruction_index=transfer.instruction_index,
+                    amount=transfer.lamports,
+                )
+                if isinstance(credited, Success) and credited.unwrap():
+                    scan.credited += 1
+                else:
+                    scan.repeats += 1
+        async with deps.uow() as uow:
+            await uow.deposits.set_cursor(address, signature)
+            await uow.commit()
+    return None
+
+
+@dataclass(slots=True)
+class WithdrawalRun:
+    signed: list[int] = field(default_factory=list)
+    confirmed: list[int] = field(default_factory=list)
+    resent: list[int] = field(default_factory=list)
+    released: list[int] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+async def process_withdrawals(
+    deps: Deps, chain: Chain, signer: Signer, hot_wallet: str, *, batch: int = 50
+) -> WithdrawalRun:
+    """Sign and record the APPROVED withdrawals, send them, and settle the SENT ones."""
+    run = WithdrawalRun()
+    await _sign_approved(deps, chain, signer, hot_wallet, batch, run)
+    await _check_sent(deps, chain, signer, hot_wallet, batch, run)
+    return run
+
+
+async def _sign_approved(
+    deps: Deps, chain: Chain, signer: Signer, hot_wallet: str, batch: int, run: WithdrawalRun
+) -> None:
+    blockhash = await chain.latest_blockhash()
+    if isinstance(blockhash, Failure):
+        run.errors.append(blockhash.failure().message)
+        return
+    to_send: list[tuple[int, bytes]] = []
+    async with deps.uow() as uow:
+        # Held (and skipped by other processors) until the signatures are recorded.
+        for w in await uow.withdrawals.list_by_state([WithdrawalState.APPROVED], batch):
+            unsigned = chain.build_transfer(hot_wallet, w.destination, w.amount, blockhash.unwrap())
+            signed = await signer.sign(hot_wallet, unsigned.message)
+            if isinstance(signed, Failure):
+                run.errors.append(f"withdrawal {w.id}: {signed.failure().message}")
+                continue
+            signature, raw = chain.assemble(unsigned, signed.unwrap())
+            w.state = WithdrawalState.SENT
+            w.signature = signature
+            w.blockhash = unsigned.blockhash.blockhash
+            w.last_valid_block_height = unsigned.blockhash.last_valid_block_height
+            w.updated_at = deps.clock.now()
+            await uow.withdrawals.update(w)
+            await uow.audit.append(
+                "system", "withdrawal.signed", {"withdrawal_id": w.id, "signature": signature}
+            )
+            to_send.append((w.id, raw))
+        await uow.commit()
+    for withdrawal_id, raw in to_send:
+        run.signed.append(withdrawal_id)
+        sent = await chain.send_raw_transaction(raw)
+        if isinstance(sent, Failure):  # checked like any SENT one on the next pass
+            run.errors.append(f"withdrawal {withdrawal_id}: {sent.failure().message}")
+
+
+async def _check_sent(
+    deps: Deps, chain: Chain, signer: Signer, hot_wallet: str, batch: int, run: WithdrawalRun
+) -> None:
+    async with deps.uow() as uow:
+        sent = await uow.withdrawals.list_by_state([WithdrawalState.SENT], batch)
+    if not sent:
+        return
+    statuses = await chain.signature_statuses([w.signature or "" for w in sent])
+    height = await chain.block_height()
+    if isinstance(statuses, Failure) or isinstance(height, Failure):
+        run.errors.append("cannot read signature statuses or the block height")
+        return
+    for w, status in zip(sent, statuses.unwrap(), strict=True):
+        if status.found and status.confirmed and not status.failed:
+            if isinstance(await wallet.confirm_withdrawal(deps, withdrawal_id=w.id), Success):
+                run.confirmed.append(w.id)
+        elif status.found and status.failed:
+            released = await wallet.release_withdrawal(
+                deps, withdrawal_id=w.id, reason="the transaction failed on chain"
+            )
+            if isinstance(released, Success):
+                run.released.append(w.id)
+        elif status.found:
+            continue  # seen but not confirmed yet
+        elif height.unwrap() > (w.last_valid_block_height or 0):
+            released = await wallet.release_withdrawal(
+                deps, withdrawal_id=w.id, reason="the transaction expired unsent"
+            )
+            if isinstance(released, Success):
+                run.released.append(w.id)
+        else:
+            await _resend(chain, signer, hot_wallet, w, run)
+
+
+async def _resend(
+    chain: Chain, signer: Signer, hot_wallet: str, w: Withdrawal, run: WithdrawalRun
+) -> None:
+    withdrawal_id = w.id
+    if w.blockhash is None or w.last_valid_block_height is None:
+        run.errors.append(f"withdrawal {withdrawal_id}: SENT without its blockhash")
+        return
+    unsigned = chain.build_transfer(
+        hot_wallet, w.destination, w.amount, Blockhash(w.blockhash, w.last_valid_block_height)
+    )
+    signed = await signer.sign(hot_wallet, unsigned.message)
+    if isinstance(signed, Failure):
+        run.errors.append(f"withdrawal {withdrawal_id}: {signed.failure().message}")
+        return
+    signature, raw = chain.assemble(unsigned, signed.unwrap())
+    if signature != w.signature:  # not the recorded transaction: never send another one
+        run.errors.append(f"withdrawal {withdrawal_id}: re-signing gave another signature")
+        return
+    await chain.send_raw_transaction(raw)
+    run.resent.append(withdrawal_id)

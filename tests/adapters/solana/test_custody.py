@@ -1,0 +1,158 @@
+"""Deposits and withdrawals end to end on the real Solana runtime (LiteSVM) with the local
+signer: each payment credited once, each withdrawal paid once, whatever is repeated."""
+
+from __future__ import annotations
+
+import asyncio
+
+from returns.result import Failure, Result, Success
+from solders.hash import Hash
+from solders.keypair import Keypair
+from solders.message import Message
+from solders.pubkey import Pubkey
+from solders.system_program import TransferParams, transfer
+from solders.transaction import Transaction
+
+from rooms_adapters.solana.litesvm_chain import BLOCKHASH_VALIDITY, LiteSvmChain
+from rooms_adapters.solana.local_signer import InMemoryKeyVault, LocalSigner, MasterKey
+from rooms_core.ledger import EXTERNAL_WITHDRAWALS, PENDING_WITHDRAWALS
+from rooms_core.models import User, WithdrawalState
+from rooms_core.ports.chain import ChainError
+from rooms_core.services import users, wallet
+from rooms_core.services.custody import process_withdrawals, watch_deposits
+from rooms_core.settings import RoomsSettings
+from tests.support import Platform, make_platform, ok
+
+SOL = 1_000_000_000
+
+
+async def customer(platform: Platform, signer: LocalSigner, n: int) -> User:
+    address = (await signer.create_wallet(f"user:{n}")).unwrap()
+    return ok(
+        await users.register_user(platform.deps, telegram_id=5000 + n, deposit_address=address)
+    )
+
+
+def address(user: User) -> str:
+    assert user.deposit_address is not None
+    return user.deposit_address
+
+
+async def test_each_payment_is_credited_once_whatever_is_repeated(platform: Platform) -> None:
+    chain = LiteSvmChain()
+    signer = LocalSigner(MasterKey(bytes(32)), InMemoryKeyVault())
+    alice, bob = await customer(platform, signer, 1), await customer(platform, signer, 2)
+    payer = Keypair()
+    await chain.fund(str(payer.pubkey()), 100 * SOL)
+    for amount in (1, 2, 3):
+        await chain.pay(payer, address(alice), amount * SOL)
+    # One transaction paying both of our addresses (RULES 7), and one that fails.
+    blockhash = (await chain.latest_blockhash()).unwrap()
+    both = Message.new_with_blockhash(
+        [
+            transfer(TransferParams(from_pubkey=payer.pubkey(),
+                                    to_pubkey=Pubkey.from_string(address(alice)), lamports=SOL)),
+            transfer(TransferParams(from_pubkey=payer.pubkey(),
+                                    to_pubkey=Pubkey.from_string(address(bob)), lamports=4 * SOL)),
+        ],
+        payer.pubkey(),
+        Hash.from_string(blockhash.blockhash),
+    )  # fmt: skip
+    raw = bytes(Transaction.populate(both, [payer.sign_message(bytes(both))]))
+    assert isinstance(await chain.send_raw_transaction(raw), Success)
+    poor = Keypair()
+    await chain.fund(str(poor.pubkey()), SOL // 100)
+    await chain.pay(poor, address(bob), SOL)  # more than it has: lands as a failure
+
+    first = await watch_deposits(platform.deps, chain)
+    assert (first.credited, first.errors) == (5, [])
+    assert await platform.balance(alice) == 7 * SOL
+    assert await platform.balance(bob) == 4 * SOL
+
+    again = await watch_deposits(platform.deps, chain)  # the cursors: nothing new
+    assert (again.credited, again.transactions) == (0, 0)
+    async with platform.deps.uow() as uow:  # a crash lost the cursor: everything rescanned
+        await uow.deposits.set_cursor(address(alice), "1" * 64)
+        await uow.commit()
+    twice = await asyncio.gather(watch_deposits(platform.deps, chain),
+                                 watch_deposits(platform.deps, chain))  # fmt: skip
+    assert sum(s.credited for s in twice) == 0
+    assert await platform.balance(alice) == 7 * SOL
+    platform.check_invariants()
+
+
+class DroppingChain(LiteSvmChain):
+    """Loses the next ``drops`` sends (a timeout after which nobody knows what happened)."""
+
+    drops = 0
+
+    async def send_raw_transaction(self, raw: bytes) -> Result[str, ChainError]:
+        if self.drops:
+            self.drops -= 1
+            return Failure(ChainError("timed out"))
+        return await super().send_raw_transaction(raw)
+
+
+async def withdrawal_setup() -> tuple[Platform, DroppingChain, LocalSigner, str, User, str]:
+    platform = make_platform(RoomsSettings(min_withdrawal=SOL))
+    chain = DroppingChain()
+    signer = LocalSigner(MasterKey(bytes(32)), InMemoryKeyVault())
+    hot = (await signer.create_wallet("platform:hot")).unwrap()
+    await chain.fund(hot, 50 * SOL)
+    user = await platform.user(deposit=10 * SOL)
+    destination = str(Keypair().pubkey())
+    return platform, chain, signer, hot, user, destination
+
+
+async def test_a_withdrawal_is_signed_recorded_sent_and_confirmed_once() -> None:
+    platform, chain, signer, hot, user, destination = await withdrawal_setup()
+    w = ok(await wallet.request_withdrawal(platform.deps, user_id=user.id,
+                                           destination=destination, amount=3 * SOL,
+                                           idempotency_key="w1"))  # fmt: skip
+    assert w.state is WithdrawalState.APPROVED
+    runs = await asyncio.gather(*(process_withdrawals(platform.deps, chain, signer, hot)
+                                  for _ in range(3)))  # fmt: skip
+    assert sum(len(r.signed) for r in runs) == 1  # one processor signed it
+    await process_withdrawals(platform.deps, chain, signer, hot)
+
+    assert (await chain.balance(destination)).unwrap() == 3 * SOL
+    assert await platform.balance(user) == 7 * SOL
+    async with platform.deps.uow() as uow:
+        stored = await uow.withdrawals.get(w.id)
+        balances = await uow.ledger.balances([PENDING_WITHDRAWALS, EXTERNAL_WITHDRAWALS])
+    assert stored is not None
+    assert stored.state is WithdrawalState.CONFIRMED
+    assert stored.signature is not None
+    assert stored.last_valid_block_height is not None
+    assert balances == {PENDING_WITHDRAWALS: 0, EXTERNAL_WITHDRAWALS: 3 * SOL}
+    platform.check_invariants()
+
+
+async def test_a_lost_send_is_resent_as_the_same_transaction() -> None:
+    platform, chain, signer, hot, user, destination = await withdrawal_setup()
+    ok(await wallet.request_withdrawal(platform.deps, user_id=user.id, destination=destination,
+                                       amount=2 * SOL, idempotency_key="w"))  # fmt: skip
+    chain.drops = 2
+    first = await process_withdrawals(platform.deps, chain, signer, hot)
+    assert first.signed  # recorded before sending...
+    assert first.errors  # ...and the send was lost, then the check's resend too
+    assert first.resent == first.signed
+    second = await process_withdrawals(platform.deps, chain, signer, hot)
+    assert second.resent == first.signed  # the same transaction again: this one lands
+    third = await process_withdrawals(platform.deps, chain, signer, hot)
+    assert third.confirmed == first.signed
+    assert (await chain.balance(destination)).unwrap() == 2 * SOL  # paid once
+
+
+async def test_an_expired_unsent_withdrawal_is_released_and_never_paid() -> None:
+    platform, chain, signer, hot, user, destination = await withdrawal_setup()
+    ok(await wallet.request_withdrawal(platform.deps, user_id=user.id, destination=destination,
+                                       amount=2 * SOL, idempotency_key="w"))  # fmt: skip
+    chain.drops = 2  # the send and the resend of the first pass are lost
+    await process_withdrawals(platform.deps, chain, signer, hot)
+    chain.advance_blocks(BLOCKHASH_VALIDITY + 1)
+    run = await process_withdrawals(platform.deps, chain, signer, hot)
+    assert len(run.released) == 1
+    assert await platform.balance(user) == 10 * SOL
+    assert (await chain.balance(destination)).unwrap() == 0
+    platform.check_invariants()
