@@ -290,6 +290,15 @@ class InMemoryLedgerRepository(_Repo):
     async def trial_balance(self) -> int:
         return sum(self._s.balances.values()) + sum(self._u.staged_deltas.values())
 
+    async def total_by_prefix(self, prefixes: Sequence[str]) -> dict[str, int]:
+        totals = dict.fromkeys(prefixes, 0)
+        for source in (self._s.balances, self._u.staged_deltas):
+            for account, amount in source.items():
+                for prefix in prefixes:
+                    if account.startswith(prefix):
+                        totals[prefix] += amount
+        return totals
+
 
 class InMemoryReferralRepository(_Repo):
     __slots__ = ()

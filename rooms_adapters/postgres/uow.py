@@ -426,6 +426,17 @@ class PostgresLedgerRepository(_Repo):
     async def trial_balance(self) -> int:
         return int(await self._u.fetchval("SELECT coalesce(sum(balance), 0) FROM accounts"))
 
+    async def total_by_prefix(self, prefixes: Sequence[str]) -> dict[str, int]:
+        rows = await self._u.fetch(
+            """SELECT p.prefix, coalesce(sum(a.balance), 0) AS total
+               FROM unnest($1::text[]) AS p (prefix)
+               LEFT JOIN accounts a ON starts_with(a.name, p.prefix)
+               GROUP BY p.prefix""",
+            list(prefixes),
+        )
+        totals = {r["prefix"]: int(r["total"]) for r in rows}
+        return {p: totals.get(p, 0) for p in prefixes}
+
 
 class PostgresReferralRepository(_Repo):
     __slots__ = ()

@@ -175,6 +175,10 @@ class LedgerRepository(Protocol):
     async def trial_balance(self) -> int:
         """Sum of every account's balance: zero in a healthy ledger."""
 
+    async def total_by_prefix(self, prefixes: Sequence[str]) -> dict[str, int]:
+        """For each prefix (e.g. ``"user:"``), the sum of the balances of the accounts whose
+        name starts with it."""
+
 
 class ReferralRepository(Protocol):
     async def record_reward(

@@ -9,6 +9,11 @@ the address is credited through :func:`rooms_core.services.wallet.credit_deposit
 (signature, address, instruction index) makes a repeat — after a crash, or by a second
 watcher — change nothing; the cursor advances after each transaction.
 
+**Solvency.** What we hold on chain (the hot wallet and the unswept deposit addresses) must
+cover what we owe (every user balance, every stake in a room not yet closed, every reserved
+withdrawal). :func:`check_solvency` measures it and records a deficit in the audit log;
+:func:`process_withdrawals` signs nothing new while there is one.
+
 **Withdrawals.** An APPROVED withdrawal is signed and its signature, blockhash and last
 valid block height are recorded (state SENT) in the unit of work that holds the withdrawal,
 *before* the transaction is sent: a withdrawal never gets a second signature. A SENT one is
@@ -22,8 +27,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from returns.result import Failure, Success
+from returns.result import Failure, Result, Success
 
+from rooms_core.ledger import PENDING_WITHDRAWALS
 from rooms_core.models import Withdrawal, WithdrawalState
 from rooms_core.ports.chain import Blockhash, Chain, ChainError
 from rooms_core.ports.signer import Signer
@@ -105,6 +111,71 @@ async def _scan_address(
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class SolvencyReport:
+    hot_wallet: int
+    deposit_addresses: int  # not yet swept to the hot wallet
+    user_balances: int
+    in_rooms: int  # stakes in rooms not yet closed
+    pending_withdrawals: int
+
+    @property
+    def held(self) -> int:
+        return self.hot_wallet + self.deposit_addresses
+
+    @property
+    def owed(self) -> int:
+        return self.user_balances + self.in_rooms + self.pending_withdrawals
+
+    @property
+    def surplus(self) -> int:
+        """The platform's own money on chain (fees earned less network fees paid)."""
+        return self.held - self.owed
+
+    @property
+    def solvent(self) -> bool:
+        return self.surplus >= 0
+
+
+async def check_solvency(
+    deps: Deps, chain: Chain, hot_wallet: str
+) -> Result[SolvencyReport, ChainError]:
+    """Held on chain against owed in the ledger; a deficit is written to the audit log."""
+    hot = await chain.balance(hot_wallet)
+    if isinstance(hot, Failure):
+        return Failure(hot.failure())
+    on_deposit_addresses = 0
+    after = 0
+    while True:
+        async with deps.uow() as uow:
+            users = await uow.users.with_deposit_address(after, 500)
+        if not users:
+            break
+        for user in users:
+            held = await chain.balance(user.deposit_address or "")
+            if isinstance(held, Failure):
+                return Failure(held.failure())
+            on_deposit_addresses += held.unwrap()
+        after = users[-1].id
+    async with deps.uow() as uow:
+        totals = await uow.ledger.total_by_prefix(["user:", "escrow:", PENDING_WITHDRAWALS])
+        report = SolvencyReport(
+            hot_wallet=hot.unwrap(),
+            deposit_addresses=on_deposit_addresses,
+            user_balances=totals["user:"],
+            in_rooms=totals["escrow:"],
+            pending_withdrawals=totals[PENDING_WITHDRAWALS],
+        )
+        if not report.solvent:
+            await uow.audit.append(
+                "system",
+                "solvency.deficit",
+                {"held": report.held, "owed": report.owed, "deficit": -report.surplus},
+            )
+            await uow.commit()
+    return Success(report)
+
+
 @dataclass(slots=True)
 class WithdrawalRun:
     signed: list[int] = field(default_factory=list)
@@ -112,15 +183,29 @@ class WithdrawalRun:
     resent: list[int] = field(default_factory=list)
     released: list[int] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    solvency: SolvencyReport | None = None
+
+    @property
+    def paused(self) -> bool:
+        """No new withdrawal was signed: the platform could not show it is solvent."""
+        return self.solvency is None or not self.solvency.solvent
 
 
 async def process_withdrawals(
     deps: Deps, chain: Chain, signer: Signer, hot_wallet: str, *, batch: int = 50
 ) -> WithdrawalRun:
-    """Sign and record the APPROVED withdrawals, send them, and settle the SENT ones."""
+    """Settle the SENT withdrawals; then, if the platform is solvent, sign, record and send
+    the APPROVED ones."""
     run = WithdrawalRun()
-    await _sign_approved(deps, chain, signer, hot_wallet, batch, run)
     await _check_sent(deps, chain, signer, hot_wallet, batch, run)
+    solvency = await check_solvency(deps, chain, hot_wallet)
+    if isinstance(solvency, Failure):
+        run.errors.append(f"solvency unknown: {solvency.failure().message}")
+        return run
+    run.solvency = solvency.unwrap()
+    if run.solvency.solvent:
+        await _sign_approved(deps, chain, signer, hot_wallet, batch, run)
+        await _check_sent(deps, chain, signer, hot_wallet, batch, run)
     return run
 
 

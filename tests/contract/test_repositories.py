@@ -388,3 +388,18 @@ async def test_users_with_a_deposit_address_page_by_id(new_uow: UowFactory) -> N
         rest = await uow.users.with_deposit_address(first[-1].id, 10)
     assert [u.id for u in first] == [1, 2]
     assert [u.id for u in rest] == [4, 5]
+
+
+async def test_totals_by_account_prefix(new_uow: UowFactory) -> None:
+    async with new_uow() as uow:
+        await uow.users.add(user(1))
+        await uow.users.add(user(2))
+        await uow.ledger.post(deposit_entry("d1", 1, 50))
+        await uow.ledger.post(deposit_entry("d2", 2, 70))
+        await uow.ledger.post(
+            JournalEntry.transfer("b", EntryKind.BET, START, user_account(2), "escrow:9", 20)
+        )
+        await uow.commit()
+    async with new_uow() as uow:
+        totals = await uow.ledger.total_by_prefix(["user:", "escrow:", "pending:"])
+    assert totals == {"user:": 100, "escrow:": 20, "pending:": 0}
