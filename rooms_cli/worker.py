@@ -32,11 +32,25 @@ def worker(
         float, typer.Option(help="Seconds between two progress lines.", min=1.0)
     ] = 60.0,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every price.")] = False,
+    telegram_token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="ROOMS_TELEGRAM_TOKEN",
+            help="The bot's token: with it, notifications are sent (the outbox dispatcher).",
+            show_default=False,
+        ),
+    ] = None,
+    telegram_api: Annotated[
+        str,
+        typer.Option(
+            envvar="ROOMS_TELEGRAM_API", help="The Bot API server (a local one, if you run it)."
+        ),
+    ] = "https://api.telegram.org",
 ) -> None:
     """Run the market engine until SIGTERM or Ctrl-C: poll prices and settle rooms whose
     target is hit, lock and settle rooms on time, void those without a price after the
-    grace period. Run several for availability: they share the work through the database.
-    (Notifications go out once a messenger is configured: the Telegram bot.)"""
+    grace period, and (with a bot token) send the notifications. Run several for
+    availability: they share the work through the database."""
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(name)s %(levelname)s %(message)s",
@@ -46,7 +60,7 @@ def worker(
     chosen = _feeds(feeds, FEEDS)
     settings = database_settings(database_url)
     try:
-        anyio.run(_run, settings, chosen, poll, report_every)
+        anyio.run(_run, settings, chosen, poll, report_every, telegram_token, telegram_api)
     except _NotReady as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(1) from None
@@ -75,10 +89,17 @@ def _feeds(raw: str, known: tuple[str, ...]) -> list[str]:
 
 
 async def _run(
-    settings: PostgresSettings, feeds: list[str], poll: float, report_every: float
+    settings: PostgresSettings,
+    feeds: list[str],
+    poll: float,
+    report_every: float,
+    telegram_token: str | None,
+    telegram_api: str,
 ) -> None:
+    from rooms_adapters.feeds.http import new_client
     from rooms_adapters.live import live_deps
     from rooms_adapters.postgres.migrate import migration_status
+    from rooms_adapters.telegram.messenger import TelegramMessenger
     from rooms_core.ports.storage import StorageUnavailable
     from rooms_core.services.workers import EngineCounts, EngineSettings, run_engine
 
@@ -90,7 +111,10 @@ async def _run(
         names = ", ".join(f"{m.version:04d}_{m.name}" for m in pending)
         raise _NotReady(f"the database needs migrations ({names}): run `rooms db migrate`")
     try:
-        async with live_deps(settings, feeds) as (deps, _store):
+        async with live_deps(settings, feeds) as (deps, _store), new_client(10.0) as http:
+            messenger = (
+                TelegramMessenger(http, telegram_token, telegram_api) if telegram_token else None
+            )
             stop = anyio.Event()
             counts = EngineCounts()
 
@@ -106,10 +130,12 @@ async def _run(
                     with anyio.move_on_after(report_every):
                         await stop.wait()
                     log.info(
-                        "polls %d, instant settlements %d, rooms moved %s, errors %d",
+                        "polls %d, instant settlements %d, rooms moved %s, notifications %d, "
+                        "errors %d",
                         counts.polls,
                         counts.instant_settlements,
                         counts.outcomes,
+                        counts.notifications_sent,
                         counts.errors,
                     )
 
@@ -121,10 +147,12 @@ async def _run(
                 group.start_soon(report)
                 typer.echo(
                     f"rooms worker: started (feeds: {', '.join(feeds) or 'none'}; "
-                    f"poll every {poll:g} s). SIGTERM or Ctrl-C stops it.",
+                    f"poll every {poll:g} s; notifications "
+                    f"{'on' if messenger else 'off: no ROOMS_TELEGRAM_TOKEN'}). "
+                    "SIGTERM or Ctrl-C stops it.",
                 )
                 await run_engine(
-                    deps, None, stop, EngineSettings(poll_seconds=poll), counts, on_error
+                    deps, messenger, stop, EngineSettings(poll_seconds=poll), counts, on_error
                 )
                 group.cancel_scope.cancel()
             typer.echo(

@@ -71,12 +71,14 @@ class SendRate:
             at = self._held_until
         return at
 
-    def chat_ready_at(self, chat_id: int) -> datetime:
+    def chat_wait(self, chat_id: int) -> datetime | None:
+        """When the chat may get its next message, if that is still to come (else None).
+        Read against the clock at the moment of asking: a wall clock moves while we work."""
         last = self._last_by_chat.get(chat_id)
-        now = self.clock.now()
         if last is None:
-            return now
-        return max(now, last + timedelta(seconds=self.settings.seconds_between_chat_messages))
+            return None
+        ready = last + timedelta(seconds=self.settings.seconds_between_chat_messages)
+        return ready if ready > self.clock.now() else None
 
     def record(self, chat_id: int) -> None:
         now = self.clock.now()
@@ -153,9 +155,9 @@ async def dispatch_due(
                 await uow.outbox.give_up(message.id, now, "the user has no chat")
                 gave_up += 1
                 continue
-            ready_at = rate.chat_ready_at(chat_id)
-            if ready_at > now or rate.available() == 0:
-                await uow.outbox.postpone(message.id, max(ready_at, rate.next_slot()))
+            wait_until = rate.chat_wait(chat_id)
+            if wait_until is not None or rate.available() == 0:
+                await uow.outbox.postpone(message.id, max(wait_until or now, rate.next_slot()))
                 postponed += 1
                 continue
             result = await messenger.send(chat_id, render(message))
