@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from functools import partial
 
 import anyio
@@ -73,17 +74,49 @@ async def monitor_once(deps: Deps, limit: int = 10_000) -> list[int]:
     return settled
 
 
-async def schedule_once(deps: Deps, limit: int = 100) -> dict[int, DueOutcome | str]:
+@dataclass(slots=True)
+class PriceBackoff:
+    """Rooms waiting for a settlement price are asked again after 1, 2, 4, ... up to
+    ``longest`` seconds, not on every scan (the grace period still ends them on time)."""
+
+    longest: float = 30.0
+    waiting: dict[int, tuple[int, datetime]] = field(default_factory=dict)
+
+    def ready(self, room_id: int, now: datetime) -> bool:
+        entry = self.waiting.get(room_id)
+        return entry is None or now >= entry[1]
+
+    def failed(self, room_id: int, now: datetime) -> None:
+        attempts = self.waiting.get(room_id, (0, now))[0] + 1
+        delay = min(self.longest, 2.0 ** (attempts - 1))
+        self.waiting[room_id] = (attempts, now + timedelta(seconds=delay))
+
+    def done(self, room_id: int) -> None:
+        self.waiting.pop(room_id, None)
+
+
+async def schedule_once(
+    deps: Deps, limit: int = 100, backoff: PriceBackoff | None = None
+) -> dict[int, DueOutcome | str]:
     """Process every due room once; what happened to each (an error's name on failure)."""
+    now = deps.clock.now()
     async with deps.uow() as uow:
-        due = [r.id for r in await uow.rooms.due(deps.clock.now(), limit)]
+        due = [r.id for r in await uow.rooms.due(now, limit)]
     done: dict[int, DueOutcome | str] = {}
     for room_id in due:
+        if backoff is not None and not backoff.ready(room_id, now):
+            continue
         result = await retrying(partial(process_due, deps, room_id=room_id))
         if isinstance(result, Failure):
             done[room_id] = type(result.failure()).__name__
-        else:
-            done[room_id] = result.unwrap().outcome
+            continue
+        outcome = result.unwrap().outcome
+        done[room_id] = outcome
+        if backoff is not None:
+            if outcome is DueOutcome.WAITING_FOR_PRICE:
+                backoff.failed(room_id, now)
+            else:
+                backoff.done(room_id)
     return done
 
 
@@ -117,8 +150,10 @@ async def run_engine(
         counts.instant_settlements += len(await monitor_once(deps, settings.watched_limit))
         return False
 
+    backoff = PriceBackoff()
+
     async def schedule() -> bool:
-        done = await schedule_once(deps, settings.scan_batch)
+        done = await schedule_once(deps, settings.scan_batch, backoff)
         for outcome in done.values():
             counts.outcomes[str(outcome)] = counts.outcomes.get(str(outcome), 0) + 1
         return len(done) >= settings.scan_batch  # a full batch: look again at once

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from itertools import pairwise
 
 import anyio
 
@@ -15,6 +16,7 @@ from rooms_core.room import RoomState
 from rooms_core.services.workers import (
     EngineCounts,
     EngineSettings,
+    PriceBackoff,
     monitor_once,
     run_engine,
     schedule_once,
@@ -133,3 +135,23 @@ async def test_the_engine_sends_the_notifications(platform: Platform) -> None:
         assert await uow.outbox.pending_count() == 0
     assert counts.notifications_sent == len(messenger.sent) > 0
     assert {chat for chat, _ in messenger.sent} >= {yes.telegram_id, no.telegram_id}
+
+
+async def test_a_room_waiting_for_a_price_is_asked_again_with_backoff(platform: Platform) -> None:
+    host, yes, no = [await platform.user() for _ in range(3)]
+    room = await platform.room(host, target="200", minutes=60)
+    await platform.bet(yes, room, Side.YES, sol(1))
+    await platform.bet(no, room, Side.NO, sol(1))
+    for source in platform.sources:
+        source.down = True
+    platform.clock.advance_to(room.settle_at)
+    backoff = PriceBackoff(longest=8)
+    asked = []
+    for _ in range(40):  # 40 scans, one a second
+        done = await schedule_once(platform.deps, backoff=backoff)
+        if room.id in done:
+            asked.append(platform.clock.now())
+        platform.clock.advance(1)
+    gaps = [(b - a).total_seconds() for a, b in pairwise(asked[1:])]
+    assert gaps[:4] == [1, 2, 4, 8]  # after the lock pass and the first wait
+    assert all(gap == 8 for gap in gaps[4:])
