@@ -1,8 +1,9 @@
 """Composition root of a live deployment: PostgreSQL, the exchange feeds (guarded), the
 system clock and secret tokens, wired into the core's ``Deps``.
 
-Use as ``async with live_deps(...) as (deps, store): ...``; it closes the pool and the HTTP
-client on the way out. Messaging (Telegram) is wired by the bot's own composition.
+Use as ``async with live_deps(...) as live: ...`` (``live.deps``, ``live.store``,
+``live.decisions``: run ``live.decisions.run(stop)`` to keep the oracle's decisions); it
+closes the pool and the HTTP client on the way out.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 
 from rooms_adapters.feeds.binance import BinanceSource
@@ -18,6 +20,7 @@ from rooms_adapters.feeds.cryptocompare import CryptoCompareSource
 from rooms_adapters.feeds.dexscreener import DexScreenerSource
 from rooms_adapters.feeds.http import new_client
 from rooms_adapters.feeds.pyth import PythSource
+from rooms_adapters.postgres.oracle_log import PostgresDecisionLog
 from rooms_adapters.postgres.store import PostgresSettings, PostgresStore
 from rooms_adapters.postgres.uow import PostgresUnitOfWork
 from rooms_adapters.system.clock import SystemClock
@@ -54,13 +57,20 @@ def _record(decision: OracleDecision) -> None:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class Live:
+    deps: Deps
+    store: PostgresStore
+    decisions: PostgresDecisionLog
+
+
 @asynccontextmanager
 async def live_deps(
     database: PostgresSettings,
     feeds: Sequence[str] = FEEDS,
     settings: RoomsSettings | None = None,
     oracle_settings: OracleSettings | None = None,
-) -> AsyncIterator[tuple[Deps, PostgresStore]]:
+) -> AsyncIterator[Live]:
     unknown = sorted(set(feeds) - set(FEEDS))
     if unknown:
         raise ValueError(f"unknown price feeds {unknown}; known: {', '.join(FEEDS)}")
@@ -83,7 +93,13 @@ async def live_deps(
             )
             for name in feeds
         ]
-        oracle = ConsensusOracle(sources, clock, oracle_settings, record=_record)
+        decisions = PostgresDecisionLog(store)
+
+        def record(decision: OracleDecision) -> None:
+            _record(decision)
+            decisions.record(decision)
+
+        oracle = ConsensusOracle(sources, clock, oracle_settings, record=record)
         deps = Deps(
             uow=lambda: PostgresUnitOfWork(store),
             clock=clock,
@@ -91,7 +107,7 @@ async def live_deps(
             tokens=SecretTokenSource(),
             settings=settings or RoomsSettings(),
         )
-        yield deps, store
+        yield Live(deps, store, decisions)
     finally:
         await client.aclose()
         await store.close()

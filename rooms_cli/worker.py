@@ -111,7 +111,8 @@ async def _run(
         names = ", ".join(f"{m.version:04d}_{m.name}" for m in pending)
         raise _NotReady(f"the database needs migrations ({names}): run `rooms db migrate`")
     try:
-        async with live_deps(settings, feeds) as (deps, _store), new_client(10.0) as http:
+        async with live_deps(settings, feeds) as live, new_client(10.0) as http:
+            deps = live.deps
             messenger = (
                 TelegramMessenger(http, telegram_token, telegram_api) if telegram_token else None
             )
@@ -145,6 +146,7 @@ async def _run(
             async with anyio.create_task_group() as group:
                 group.start_soon(watch_signals)
                 group.start_soon(report)
+                group.start_soon(live.decisions.run, stop)
                 typer.echo(
                     f"rooms worker: started (feeds: {', '.join(feeds) or 'none'}; "
                     f"poll every {poll:g} s; notifications "
@@ -154,7 +156,7 @@ async def _run(
                 await run_engine(
                     deps, messenger, stop, EngineSettings(poll_seconds=poll), counts, on_error
                 )
-                group.cancel_scope.cancel()
+                stop.set()  # run_engine ends only once stop is set; this wakes the rest
             typer.echo(
                 f"rooms worker: stopped after {counts.polls} polls, "
                 f"{counts.instant_settlements} instant settlements, rooms moved {counts.outcomes}."

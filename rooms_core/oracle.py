@@ -2,7 +2,7 @@
 
 A quote counts only if it is fresh (``0 <= now - observed_at <= max_age``; a timestamp in
 the future is stale) and agrees with the others: a quote further than ``max_deviation_bps``
-from the median of the *other* fresh quotes is dropped. The consensus is the median of the
+from the median of the fresh quotes is dropped. The consensus is the median of the
 survivors, and needs ``quorum`` of them (per asset; at most the number of sources that cover
 the asset, so an asset only one source covers runs with quorum 1 and the room says so).
 """
@@ -72,17 +72,19 @@ def aggregate(
         else:
             fresh.append(q)
     agreeing: list[Quote] = []
-    if len(fresh) == 1:
+    if len(fresh) <= 1:
         agreeing = fresh
     else:
+        # The median of all fresh quotes: with three sources, one far off cannot drag the
+        # reference (the median of the *other* two would be the mean of a good and a bad one,
+        # and every source would be rejected).
         limit = Decimal(max_deviation_bps) / Decimal(10_000)
-        for i, q in enumerate(fresh):
-            others = [o.value for j, o in enumerate(fresh) if j != i]
-            reference = Decimal(median(others))
+        reference = Decimal(median([q.value for q in fresh]))
+        for q in fresh:
             if abs(q.value - reference) <= reference * limit:
                 agreeing.append(q)
             else:
-                rejected.append((q.source, f"deviates from the median of the others ({reference})"))
+                rejected.append((q.source, f"deviates from the median ({reference})"))
     if len(agreeing) < quorum:
         return None, agreeing, rejected
     value = Decimal(median([q.value for q in agreeing]))

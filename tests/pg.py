@@ -37,7 +37,8 @@ from tests.support import START, Platform, make_platform
 ADMIN_URL = os.environ.get("ROOMS_TEST_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 TABLES = (
     "users, rooms, bets, accounts, journal_entries, postings, referral_rewards, outbox, "
-    "audit_log, idempotency_keys, deposits, deposit_cursors, withdrawals, wallet_keys"
+    "audit_log, idempotency_keys, deposits, deposit_cursors, withdrawals, wallet_keys, "
+    "oracle_decisions"
 )
 SEQUENCES = ("users", "rooms", "bets", "outbox", "withdrawals")
 T = TypeVar("T")

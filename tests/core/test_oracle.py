@@ -50,7 +50,7 @@ async def test_a_source_off_by_ten_percent_is_ignored() -> None:
 
     assert seen.sources == ("s0", "s1", "s3")
     assert seen.value == Decimal("100")
-    assert decisions[-1].rejected == (("s2", "deviates from the median of the others (100)"),)
+    assert decisions[-1].rejected == (("s2", "deviates from the median (100.25)"),)
 
 
 async def test_two_sources_down_still_settle_with_the_rest() -> None:
@@ -208,3 +208,20 @@ async def test_many_rooms_on_one_asset_cost_one_request_per_poll() -> None:
     for _ in range(50):
         assert isinstance(await o.observe(SOL), Success)
     assert flaky.requests == 1
+
+
+async def test_with_three_sources_one_far_off_is_dropped_not_the_others() -> None:
+    clock = VirtualClock(START)
+    o, decisions = oracle(clock, feeds(clock, "100", "100.2", "130"), quorum=2)
+
+    seen = (await o.observe(SOL)).unwrap()
+
+    assert seen.sources == ("s0", "s1")
+    assert seen.value == Decimal("100.1")
+    assert [source for source, _ in decisions[-1].rejected] == ["s2"]
+
+
+async def test_two_sources_that_disagree_give_no_price() -> None:
+    clock = VirtualClock(START)
+    o, _ = oracle(clock, feeds(clock, "100", "110"), quorum=1)
+    assert isinstance(await o.observe(SOL), Failure)

@@ -56,6 +56,10 @@ async def test_the_worker_voids_an_overdue_room_without_prices_and_stops_on_sigt
         assert worker.returncode == 0, err
         assert "rooms worker: stopped" in out
         assert "SIGTERM received" in err
+        async with pg.pool.acquire() as connection:  # its oracle decisions were kept
+            kept = await connection.fetch("SELECT asset, value FROM oracle_decisions")
+        assert kept
+        assert {(r["asset"], r["value"]) for r in kept} == {(room.asset.key, None)}
     finally:
         await pg.close()
 
