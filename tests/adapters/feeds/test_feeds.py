@@ -284,3 +284,36 @@ def test_numbers_are_decimals_never_floats() -> None:
     assert to_decimal(7) == Decimal(7)
     for bad in (None, True, 1.5, "NaN", "Infinity", "abc", [1]):
         assert to_decimal(bad) is None
+
+
+SOURCES_AND_ASSETS = [
+    (BinanceSource, SOL),
+    (CoinGeckoSource, SOL),
+    (CryptoCompareSource, SOL),
+    (DexScreenerSource, WIF),
+    (PythSource, SOL),
+]
+
+
+@pytest.mark.parametrize(("make", "asset"), SOURCES_AND_ASSETS)
+@pytest.mark.parametrize(
+    ("reply", "reason"),
+    [
+        ((503, '{"error":"Service Unavailable"}', {}), "unavailable"),
+        ((500, "<html><body>Internal Server Error</body></html>", {}), "unavailable"),
+        ((429, '{"error":"Too Many Requests"}', {"Retry-After": "5"}), "rate_limited"),
+        ((200, "<html>maintenance</html>", {}), "malformed"),
+        ((200, '{"truncated": ', {}), "malformed"),
+    ],
+)
+async def test_every_feed_maps_provider_failures_to_typed_errors(
+    client_for: ClientFor,
+    make: type[
+        BinanceSource | CoinGeckoSource | CryptoCompareSource | DexScreenerSource | PythSource
+    ],
+    asset: Asset,
+    reply: Reply,
+    reason: str,
+) -> None:
+    source = make(client_for(Server(reply)), CLOCK)
+    assert error((await source.fetch([asset]))[asset]).reason == reason
