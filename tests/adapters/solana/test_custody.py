@@ -4,6 +4,7 @@ signer: each payment credited once, each withdrawal paid once, whatever is repea
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from returns.result import Failure, Result, Success
 from solders.hash import Hash
@@ -16,10 +17,10 @@ from solders.transaction import Transaction
 from rooms_adapters.solana.litesvm_chain import BLOCKHASH_VALIDITY, LiteSvmChain
 from rooms_adapters.solana.local_signer import InMemoryKeyVault, LocalSigner, MasterKey
 from rooms_core.ledger import EXTERNAL_WITHDRAWALS, PENDING_WITHDRAWALS
-from rooms_core.models import User, WithdrawalState
+from rooms_core.models import Side, User, WithdrawalState
 from rooms_core.ports.chain import ChainError
-from rooms_core.services import users, wallet
-from rooms_core.services.custody import process_withdrawals, watch_deposits
+from rooms_core.services import settlement, users, wallet
+from rooms_core.services.custody import check_solvency, process_withdrawals, watch_deposits
 from rooms_core.settings import RoomsSettings
 from tests.support import Platform, make_platform, ok
 
@@ -193,3 +194,88 @@ async def test_withdrawals_pause_while_the_platform_cannot_cover_its_balances() 
     assert not resumed.paused
     assert resumed.signed == [w.id]
     assert (await chain.balance(destination)).unwrap() == 5 * SOL
+
+
+async def test_deposit_bet_win_withdraw_end_to_end_and_the_chain_agrees_with_the_books(
+    platform: Platform,
+) -> None:
+    chain = LiteSvmChain()
+    signer = LocalSigner(MasterKey(bytes(32)), InMemoryKeyVault())
+    hot = (await signer.create_wallet("platform:hot")).unwrap()
+    await chain.fund(hot, 20 * SOL)  # the operator's float (deposits are not swept here)
+    winner, loser, host = [await customer(platform, signer, n) for n in (1, 2, 3)]
+    for person in (winner, loser, host):
+        await chain.fund(address(person), 10 * SOL)  # "airdrop to their address"
+    scans = await asyncio.gather(watch_deposits(platform.deps, chain),
+                                 watch_deposits(platform.deps, chain))  # fmt: skip
+    assert sum(s.credited for s in scans) == 3  # once each, with two watchers at once
+    assert (await watch_deposits(platform.deps, chain)).credited == 0  # a restart: nothing new
+
+    room = await platform.room(host, target="200")
+    await platform.bet(winner, room, Side.YES, 4 * SOL)
+    await platform.bet(loser, room, Side.NO, 6 * SOL)
+    platform.clock.advance(60)
+    plan = ok(await settlement.settle_room(platform.deps, room_id=room.id,
+                                           observation=platform.observation("250"),
+                                           instant=True))  # fmt: skip
+    assert plan.outcome is Side.YES
+    won = await platform.balance(winner)
+    assert won > 10 * SOL
+
+    outside = str(Keypair().pubkey())
+    request = ok(await wallet.request_withdrawal(platform.deps, user_id=winner.id,
+                                                 destination=outside, amount=won,
+                                                 idempotency_key="all"))  # fmt: skip
+    await process_withdrawals(platform.deps, chain, signer, hot)
+    await process_withdrawals(platform.deps, chain, signer, hot)
+
+    assert (await chain.balance(outside)).unwrap() == won  # exactly the amount
+    assert await platform.balance(winner) == 0
+    async with platform.deps.uow() as uow:
+        stored = await uow.withdrawals.get(request.id)
+    assert stored is not None
+    assert stored.state is WithdrawalState.CONFIRMED
+    solvency = (await check_solvency(platform.deps, chain, hot)).unwrap()
+    assert solvency.solvent  # the chain covers every balance...
+    # ...and the rest is ours: the float, the protocol's fee and dust, less the network fee.
+    assert solvency.surplus == 20 * SOL + plan.protocol_fee + plan.dust - 5000
+    platform.check_invariants()
+
+
+class DyingChain(LiteSvmChain):
+    """The transaction lands, then the worker dies before it hears back."""
+
+    die_after_send = False
+
+    async def send_raw_transaction(self, raw: bytes) -> Result[str, ChainError]:
+        sent = await super().send_raw_transaction(raw)
+        if self.die_after_send:
+            self.die_after_send = False
+            raise RuntimeError("worker killed after the send")
+        return sent
+
+
+async def test_a_worker_dying_after_the_send_completes_on_restart_without_a_second_transfer() -> (
+    None
+):
+    platform = make_platform(RoomsSettings(min_withdrawal=SOL))
+    chain = DyingChain()
+    signer = LocalSigner(MasterKey(bytes(32)), InMemoryKeyVault())
+    hot = (await signer.create_wallet("platform:hot")).unwrap()
+    await chain.fund(hot, 50 * SOL)
+    user = await customer(platform, signer, 1)
+    await chain.fund(address(user), 10 * SOL)
+    await watch_deposits(platform.deps, chain)
+    outside = str(Keypair().pubkey())
+    ok(await wallet.request_withdrawal(platform.deps, user_id=user.id, destination=outside,
+                                       amount=3 * SOL, idempotency_key="w"))  # fmt: skip
+    chain.die_after_send = True
+    with contextlib.suppress(RuntimeError):  # the process is gone; a new one starts
+        await process_withdrawals(platform.deps, chain, signer, hot)
+
+    restarted = await process_withdrawals(platform.deps, chain, signer, hot)
+
+    assert len(restarted.confirmed) == 1
+    assert restarted.signed == []
+    assert (await chain.balance(outside)).unwrap() == 3 * SOL
+    platform.check_invariants()

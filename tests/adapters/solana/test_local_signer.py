@@ -98,3 +98,37 @@ async def test_two_concurrent_creations_keep_one_wallet() -> None:
     assert isinstance(first, Success)
     assert first == second
     assert len(vault.keys) == 1
+
+
+async def test_no_log_line_or_error_shows_a_private_key_or_the_master_key(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import base64
+    import logging
+
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    from solders.keypair import Keypair
+
+    caplog.set_level(logging.DEBUG)
+    vault = InMemoryKeyVault()
+    s = signer(vault)
+    texts: list[str] = [repr(s), str(s), repr(vault.keys), repr(MasterKey(SECRET))]
+    addresses = [(await s.create_wallet(f"user:{n}")).unwrap() for n in range(3)]
+    for address in addresses:
+        await s.sign(address, b"m")
+        texts.append(repr(await s.sign(address[:-1] + "1", b"m")))  # an unknown address
+    texts.append(repr(await signer(vault, secret=bytes(32)).sign(addresses[0], b"m")))
+    for bad in ({"ROOMS_MASTER_KEY": SECRET.hex()[:-2] + "zz"}, {"ROOMS_MASTER_KEY": "0" * 62}):
+        with pytest.raises(MasterKeyError) as raised:
+            MasterKey.from_env(bad)
+        texts.append(str(raised.value))
+    texts.append(caplog.text)
+    everything = "\n".join(texts)
+
+    secrets = [SECRET.hex(), base64.b64encode(SECRET).decode()]
+    for owner, sealed in vault.keys.items():
+        seed = AESGCM(MasterKey(SECRET).derive(owner)).decrypt(
+            sealed.nonce, sealed.ciphertext, f"{owner}\x00{sealed.address}".encode()
+        )
+        secrets += [seed.hex(), str(Keypair.from_seed(seed)), base64.b64encode(seed).decode()]
+    assert all(secret not in everything for secret in secrets)
