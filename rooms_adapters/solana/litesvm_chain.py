@@ -14,21 +14,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from returns.result import Failure, Result, Success
-from solders.hash import Hash
 from solders.keypair import Keypair
 from solders.litesvm import LiteSVM
-from solders.message import Message
 from solders.pubkey import Pubkey
-from solders.signature import Signature
-from solders.system_program import ID as SYSTEM_PROGRAM
-from solders.system_program import TransferParams, transfer
 from solders.transaction import Transaction
 from solders.transaction_metadata import FailedTransactionMetadata
 
+from rooms_adapters.solana.transfers import assemble, build_transfer, system_transfers
 from rooms_core.ports.chain import (
     Blockhash,
     ChainError,
-    IncomingTransfer,
     SignatureInfo,
     SignatureStatus,
     TransactionDetails,
@@ -37,7 +32,6 @@ from rooms_core.ports.chain import (
 
 BLOCKHASH_VALIDITY = 150
 FAUCET_LAMPORTS = 100_000 * 1_000_000_000  # LiteSVM's own airdrop account holds less than 10^15
-_TRANSFER = 2  # the System program's Transfer instruction
 
 
 def _pubkey(address: str) -> Pubkey | None:
@@ -53,27 +47,6 @@ class _Seen:
     accounts: tuple[str, ...]
 
 
-def _transfers(tx: Transaction) -> tuple[IncomingTransfer, ...]:
-    message = tx.message
-    keys = message.account_keys
-    found = []
-    for index, ix in enumerate(message.instructions):
-        if keys[ix.program_id_index] != SYSTEM_PROGRAM or len(ix.accounts) < 2:
-            continue
-        data = bytes(ix.data)
-        if len(data) != 12 or int.from_bytes(data[:4], "little") != _TRANSFER:
-            continue
-        found.append(
-            IncomingTransfer(
-                instruction_index=index,
-                source=str(keys[ix.accounts[0]]),
-                destination=str(keys[ix.accounts[1]]),
-                lamports=int.from_bytes(data[4:], "little"),
-            )
-        )
-    return tuple(found)
-
-
 class LiteSvmChain:
     """The :class:`~rooms_core.ports.chain.Chain` over an in-process LiteSVM."""
 
@@ -85,6 +58,7 @@ class LiteSvmChain:
         if isinstance(funded, FailedTransactionMetadata):
             raise RuntimeError(f"LiteSVM refused to fund the faucet: {funded.err()}")
         self._seen: dict[str, _Seen] = {}
+        self.raw_transactions: dict[str, bytes] = {}  # what landed, as sent
         self._by_address: dict[str, list[SignatureInfo]] = {}
         self._valid_until: dict[str, int] = {}
 
@@ -152,21 +126,10 @@ class LiteSvmChain:
     def build_transfer(
         self, source: str, destination: str, lamports: int, blockhash: Blockhash
     ) -> UnsignedTransfer:
-        payer = Pubkey.from_string(source)
-        instruction = transfer(
-            TransferParams(
-                from_pubkey=payer, to_pubkey=Pubkey.from_string(destination), lamports=lamports
-            )
-        )
-        message = Message.new_with_blockhash(
-            [instruction], payer, Hash.from_string(blockhash.blockhash)
-        )
-        return UnsignedTransfer(source, destination, lamports, blockhash, bytes(message))
+        return build_transfer(source, destination, lamports, blockhash)
 
     def assemble(self, transfer: UnsignedTransfer, signature: bytes) -> tuple[str, bytes]:
-        message = Message.from_bytes(transfer.message)
-        tx = Transaction.populate(message, [Signature.from_bytes(signature)])
-        return str(tx.signatures[0]), bytes(tx)
+        return assemble(transfer, signature)
 
     async def send_raw_transaction(self, raw: bytes) -> Result[str, ChainError]:
         try:
@@ -189,8 +152,11 @@ class LiteSvmChain:
         if isinstance(result, FailedTransactionMetadata) and self._nothing_changed(result):
             return Failure(ChainError(f"transaction rejected: {result.err()}", retryable=False))
         accounts = tuple(dict.fromkeys(str(k) for k in tx.message.account_keys))
-        details = TransactionDetails(signature, self.height, not failed, _transfers(tx))
+        details = TransactionDetails(
+            signature, self.height, not failed, system_transfers(tx.message)
+        )
         self._seen[signature] = _Seen(details, accounts)
+        self.raw_transactions[signature] = raw
         for address in accounts:
             self._by_address.setdefault(address, []).append(
                 SignatureInfo(signature, self.height, failed)

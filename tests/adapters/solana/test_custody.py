@@ -16,12 +16,15 @@ from solders.transaction import Transaction
 
 from rooms_adapters.solana.litesvm_chain import BLOCKHASH_VALIDITY, LiteSvmChain
 from rooms_adapters.solana.local_signer import InMemoryKeyVault, LocalSigner, MasterKey
+from rooms_adapters.solana.rpc_chain import SolanaRpcChain
 from rooms_core.ledger import EXTERNAL_WITHDRAWALS, PENDING_WITHDRAWALS
 from rooms_core.models import Side, User, WithdrawalState
 from rooms_core.ports.chain import ChainError
 from rooms_core.services import settlement, users, wallet
 from rooms_core.services.custody import check_solvency, process_withdrawals, watch_deposits
 from rooms_core.settings import RoomsSettings
+from tests.adapters.solana.conftest import ChainKit
+from tests.adapters.solana.rpc_server import LiteSvmRpcServer
 from tests.support import Platform, make_platform, ok
 
 SOL = 1_000_000_000
@@ -197,15 +200,15 @@ async def test_withdrawals_pause_while_the_platform_cannot_cover_its_balances() 
 
 
 async def test_deposit_bet_win_withdraw_end_to_end_and_the_chain_agrees_with_the_books(
-    platform: Platform,
+    platform: Platform, chain_kit: ChainKit
 ) -> None:
-    chain = LiteSvmChain()
+    chain, fund = chain_kit.chain, chain_kit.fund
     signer = LocalSigner(MasterKey(bytes(32)), InMemoryKeyVault())
     hot = (await signer.create_wallet("platform:hot")).unwrap()
-    await chain.fund(hot, 20 * SOL)  # the operator's float (deposits are not swept here)
+    await fund(hot, 20 * SOL)  # the operator's float (deposits are not swept here)
     winner, loser, host = [await customer(platform, signer, n) for n in (1, 2, 3)]
     for person in (winner, loser, host):
-        await chain.fund(address(person), 10 * SOL)  # "airdrop to their address"
+        await fund(address(person), 10 * SOL)  # "airdrop to their address"
     scans = await asyncio.gather(watch_deposits(platform.deps, chain),
                                  watch_deposits(platform.deps, chain))  # fmt: skip
     assert sum(s.credited for s in scans) == 3  # once each, with two watchers at once
@@ -279,3 +282,27 @@ async def test_a_worker_dying_after_the_send_completes_on_restart_without_a_seco
     assert restarted.signed == []
     assert (await chain.balance(outside)).unwrap() == 3 * SOL
     platform.check_invariants()
+
+
+async def test_the_rpc_chain_fails_over_and_retries() -> None:
+    down, up = LiteSvmRpcServer(), LiteSvmRpcServer()
+    down.fail_next = 10**6  # always 503
+    chain = SolanaRpcChain([down.url, up.url], pause=0.01)
+    lonely = SolanaRpcChain([up.url], pause=0.01, rounds=3)
+    try:
+        await asyncio.to_thread(up.fund, str(Keypair().pubkey()), SOL)
+        assert isinstance(await chain.block_height(), Success)  # the second endpoint answered
+        assert "getBlockHeight" in up.requests
+        up.fail_next = 2  # two bad answers, then the third round gets through
+        assert isinstance(await lonely.latest_blockhash(), Success)
+        up.fail_next = 3
+        gave_up = await lonely.block_height()
+        assert isinstance(gave_up, Failure)
+        assert gave_up.failure().retryable
+        assert "no endpoint answered" in gave_up.failure().reason
+        assert up.url not in repr(chain)  # URLs may carry API keys
+    finally:
+        await chain.close()
+        await lonely.close()
+        down.close()
+        up.close()
