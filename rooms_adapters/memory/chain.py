@@ -124,7 +124,12 @@ class InMemoryChain:
         return Success(self.height)
 
     def build_transfer(
-        self, source: str, destination: str, lamports: int, blockhash: Blockhash
+        self,
+        source: str,
+        destination: str,
+        lamports: int,
+        blockhash: Blockhash,
+        fee_payer: str | None = None,
     ) -> UnsignedTransfer:
         message = json.dumps(
             {
@@ -132,33 +137,45 @@ class InMemoryChain:
                 "destination": destination,
                 "lamports": lamports,
                 "blockhash": blockhash.blockhash,
+                "fee_payer": fee_payer,
             },
             sort_keys=True,
         ).encode()
-        return UnsignedTransfer(source, destination, lamports, blockhash, message)
+        return UnsignedTransfer(
+            source, destination, lamports, blockhash, message, fee_payer=fee_payer
+        )
 
-    def assemble(self, transfer: UnsignedTransfer, signature: bytes) -> tuple[str, bytes]:
-        raw = json.dumps({"message": transfer.message.decode(), "signature": signature.hex()})
-        return b58encode(signature), raw.encode()
+    def assemble(self, transfer: UnsignedTransfer, *signatures: bytes) -> tuple[str, bytes]:
+        if len(signatures) != len(transfer.signers):
+            raise ValueError(f"{len(transfer.signers)} signature(s) needed")
+        raw = json.dumps(
+            {"message": transfer.message.decode(), "signatures": [s.hex() for s in signatures]}
+        )
+        return b58encode(signatures[0]), raw.encode()
 
     async def send_raw_transaction(self, raw: bytes) -> Result[str, ChainError]:
         self.sends += 1
         try:
             wire = json.loads(raw)
             message = wire["message"].encode()
-            signature_bytes = bytes.fromhex(wire["signature"])
+            signatures = [bytes.fromhex(s) for s in wire["signatures"]]
             body = json.loads(message)
             source, destination = str(body["source"]), str(body["destination"])
             lamports, blockhash = int(body["lamports"]), str(body["blockhash"])
+            fee_payer = body.get("fee_payer")
         except (ValueError, KeyError, TypeError):
             return Failure(ChainError("malformed transaction", retryable=False))
+        signers = [source] if fee_payer in (None, source) else [str(fee_payer), source]
+        if len(signatures) != len(signers):
+            return Failure(ChainError("wrong number of signatures", retryable=False))
+        signature_bytes = signatures[0]
         signature = b58encode(signature_bytes)
         if signature in self._txs:
             return Success(signature)  # a node deduplicates by signature
         if self._reject_sends:
             self._reject_sends -= 1
             return Failure(ChainError("node unavailable"))
-        if not self._verify(source, message, signature_bytes):
+        if not all(self._verify(a, message, s) for a, s in zip(signers, signatures, strict=True)):
             return Failure(ChainError("signature verification failed", retryable=False))
         last_valid = self._blockhashes.get(blockhash)
         if last_valid is None or self.height > last_valid:

@@ -161,12 +161,17 @@ class SolanaRpcChain:
         return await self._call("getBlockHeight", call)
 
     def build_transfer(
-        self, source: str, destination: str, lamports: int, blockhash: Blockhash
+        self,
+        source: str,
+        destination: str,
+        lamports: int,
+        blockhash: Blockhash,
+        fee_payer: str | None = None,
     ) -> UnsignedTransfer:
-        return build_transfer(source, destination, lamports, blockhash)
+        return build_transfer(source, destination, lamports, blockhash, fee_payer)
 
-    def assemble(self, transfer: UnsignedTransfer, signature: bytes) -> tuple[str, bytes]:
-        return assemble(transfer, signature)
+    def assemble(self, transfer: UnsignedTransfer, *signatures: bytes) -> tuple[str, bytes]:
+        return assemble(transfer, *signatures)
 
     async def send_raw_transaction(self, raw: bytes) -> Result[str, ChainError]:
         opts = TxOpts(skip_confirmation=True, skip_preflight=False, preflight_commitment=Confirmed)

@@ -21,25 +21,35 @@ _TRANSFER = 2  # the System program's Transfer instruction: u32 tag, then u64 la
 
 
 def build_transfer(
-    source: str, destination: str, lamports: int, blockhash: Blockhash
+    source: str,
+    destination: str,
+    lamports: int,
+    blockhash: Blockhash,
+    fee_payer: str | None = None,
 ) -> UnsignedTransfer:
-    """The message of one System transfer, paid by ``source``."""
-    payer = Pubkey.from_string(source)
+    """The message of one System transfer; ``fee_payer`` (default: the source) pays."""
     instruction = transfer(
         TransferParams(
-            from_pubkey=payer, to_pubkey=Pubkey.from_string(destination), lamports=lamports
+            from_pubkey=Pubkey.from_string(source),
+            to_pubkey=Pubkey.from_string(destination),
+            lamports=lamports,
         )
     )
+    payer = Pubkey.from_string(fee_payer or source)
     message = Message.new_with_blockhash(
         [instruction], payer, Hash.from_string(blockhash.blockhash)
     )
-    return UnsignedTransfer(source, destination, lamports, blockhash, bytes(message))
+    return UnsignedTransfer(
+        source, destination, lamports, blockhash, bytes(message), fee_payer=fee_payer
+    )
 
 
-def assemble(unsigned: UnsignedTransfer, signature: bytes) -> tuple[str, bytes]:
+def assemble(unsigned: UnsignedTransfer, *signatures: bytes) -> tuple[str, bytes]:
     """The transaction's signature (base58) and its wire bytes."""
+    if len(signatures) != len(unsigned.signers):
+        raise ValueError(f"{len(unsigned.signers)} signature(s) needed, {len(signatures)} given")
     tx = Transaction.populate(
-        Message.from_bytes(unsigned.message), [Signature.from_bytes(signature)]
+        Message.from_bytes(unsigned.message), [Signature.from_bytes(s) for s in signatures]
     )
     return str(tx.signatures[0]), bytes(tx)
 

@@ -73,6 +73,14 @@ class UnsignedTransfer:
     lamports: int
     blockhash: Blockhash
     message: bytes
+    fee_payer: str | None = None  # None: the source pays the fee
+
+    @property
+    def signers(self) -> tuple[str, ...]:
+        """Who must sign, in the order :meth:`Chain.assemble` takes the signatures."""
+        if self.fee_payer is None or self.fee_payer == self.source:
+            return (self.source,)
+        return (self.fee_payer, self.source)
 
 
 class Chain(Protocol):
@@ -102,12 +110,19 @@ class Chain(Protocol):
         """The current block height."""
 
     def build_transfer(
-        self, source: str, destination: str, lamports: int, blockhash: Blockhash
+        self,
+        source: str,
+        destination: str,
+        lamports: int,
+        blockhash: Blockhash,
+        fee_payer: str | None = None,
     ) -> UnsignedTransfer:
-        """The message of a System transfer, paid by ``source``."""
+        """The message of a System transfer; the fee is paid by ``fee_payer`` (default: the
+        source)."""
 
-    def assemble(self, transfer: UnsignedTransfer, signature: bytes) -> tuple[str, bytes]:
-        """The transaction's signature (base58) and its wire bytes."""
+    def assemble(self, transfer: UnsignedTransfer, *signatures: bytes) -> tuple[str, bytes]:
+        """The transaction's signature (base58: the first signer's) and its wire bytes;
+        one signature per ``transfer.signers``, in that order."""
 
     async def send_raw_transaction(self, raw: bytes) -> Result[str, ChainError]:
         """Submit a signed transaction; returns its signature."""

@@ -9,6 +9,10 @@ the address is credited through :func:`rooms_core.services.wallet.credit_deposit
 (signature, address, instruction index) makes a repeat — after a crash, or by a second
 watcher — change nothing; the cursor advances after each transaction.
 
+**Sweeps.** Credited deposits are moved from the users' deposit addresses to the hot wallet
+(whole balances; the hot wallet pays the fee, so a deposit arrives whole), which is where
+withdrawals are paid from. A sweep changes no balance in the ledger: both ends are ours.
+
 **Solvency.** What we hold on chain (the hot wallet and the unswept deposit addresses) must
 cover what we owe (every user balance, every stake in a room not yet closed, every reserved
 withdrawal). :func:`check_solvency` measures it and records a deficit in the audit log;
@@ -109,6 +113,63 @@ async def _scan_address(
             await uow.deposits.set_cursor(address, signature)
             await uow.commit()
     return None
+
+
+@dataclass(slots=True)
+class SweepRun:
+    swept: dict[str, int] = field(default_factory=dict)  # address -> lamports
+    errors: list[str] = field(default_factory=list)
+
+
+async def sweep_deposits(
+    deps: Deps, chain: Chain, signer: Signer, hot_wallet: str, *, minimum: int
+) -> SweepRun:
+    """Move every deposit address holding at least ``minimum`` lamports to the hot wallet."""
+    run = SweepRun()
+    blockhash = await chain.latest_blockhash()
+    if isinstance(blockhash, Failure):
+        run.errors.append(blockhash.failure().message)
+        return run
+    after = 0
+    while True:
+        async with deps.uow() as uow:
+            users = await uow.users.with_deposit_address(after, 500)
+        if not users:
+            return run
+        after = users[-1].id
+        for user in users:
+            address = user.deposit_address or ""
+            held = await chain.balance(address)
+            if isinstance(held, Failure):
+                run.errors.append(f"{address}: {held.failure().message}")
+                continue
+            amount = held.unwrap()
+            if amount < minimum or amount <= 0:
+                continue
+            unsigned = chain.build_transfer(
+                address, hot_wallet, amount, blockhash.unwrap(), fee_payer=hot_wallet
+            )
+            signatures = []
+            for who in unsigned.signers:
+                signed = await signer.sign(who, unsigned.message)
+                if isinstance(signed, Failure):
+                    run.errors.append(f"{address}: {signed.failure().message}")
+                    break
+                signatures.append(signed.unwrap())
+            else:
+                signature, raw = chain.assemble(unsigned, *signatures)
+                sent = await chain.send_raw_transaction(raw)
+                if isinstance(sent, Failure):
+                    run.errors.append(f"{address}: {sent.failure().message}")
+                    continue
+                run.swept[address] = amount
+                async with deps.uow() as uow:
+                    await uow.audit.append(
+                        "system",
+                        "deposit.swept",
+                        {"address": address, "amount": amount, "signature": signature},
+                    )
+                    await uow.commit()
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,12 @@ from rooms_core.ledger import EXTERNAL_WITHDRAWALS, PENDING_WITHDRAWALS
 from rooms_core.models import Side, User, WithdrawalState
 from rooms_core.ports.chain import ChainError
 from rooms_core.services import settlement, users, wallet
-from rooms_core.services.custody import check_solvency, process_withdrawals, watch_deposits
+from rooms_core.services.custody import (
+    check_solvency,
+    process_withdrawals,
+    sweep_deposits,
+    watch_deposits,
+)
 from rooms_core.settings import RoomsSettings
 from tests.adapters.solana.conftest import ChainKit
 from tests.adapters.solana.rpc_server import LiteSvmRpcServer
@@ -306,3 +311,29 @@ async def test_the_rpc_chain_fails_over_and_retries() -> None:
         await lonely.close()
         down.close()
         up.close()
+
+
+async def test_deposits_are_swept_to_the_hot_wallet_which_pays_the_fee(
+    platform: Platform, chain_kit: ChainKit
+) -> None:
+    chain, fund = chain_kit.chain, chain_kit.fund
+    signer = LocalSigner(MasterKey(bytes(32)), InMemoryKeyVault())
+    hot = (await signer.create_wallet("platform:hot")).unwrap()
+    await fund(hot, SOL)
+    small, large = await customer(platform, signer, 1), await customer(platform, signer, 2)
+    await fund(address(small), SOL // 100)
+    await fund(address(large), 7 * SOL)
+    await watch_deposits(platform.deps, chain)
+    before = (await check_solvency(platform.deps, chain, hot)).unwrap()
+
+    run = await sweep_deposits(platform.deps, chain, signer, hot, minimum=SOL // 10)
+
+    assert (run.swept, run.errors) == ({address(large): 7 * SOL}, [])
+    assert (await chain.balance(address(large))).unwrap() == 0
+    two_signatures = 2 * 5000  # the hot wallet's and the deposit address's
+    assert (await chain.balance(hot)).unwrap() == 8 * SOL - two_signatures  # arrived whole
+    after = (await check_solvency(platform.deps, chain, hot)).unwrap()
+    assert after.held == before.held - two_signatures  # only the network fee left our hands
+    assert await platform.balance(large) == 7 * SOL  # no ledger change
+    again = await sweep_deposits(platform.deps, chain, signer, hot, minimum=SOL // 10)
+    assert again.swept == {}
