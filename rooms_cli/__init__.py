@@ -6,6 +6,7 @@ from importlib.metadata import version as installed_version
 
 import typer
 
+from rooms_cli.audit import audit
 from rooms_cli.db import db
 from rooms_cli.sim import sim
 from rooms_cli.worker import worker
@@ -24,6 +25,7 @@ def _register_commands(app: typer.Typer) -> None:
     `rooms_cli/<name>.py`, and is added to the app here."""
     app.command(name="sim")(sim)
     app.add_typer(db, name="db")
+    app.add_typer(audit, name="audit")
     app.command(name="worker")(worker)
 
 

@@ -8,11 +8,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import anyio
 import typer
+from returns.result import Success
 
 from rooms_cli.db import DatabaseUrl, database_settings, redacted
+from rooms_core.services.workers import EngineSettings
 
 if TYPE_CHECKING:
-    from rooms_adapters.postgres.store import PostgresSettings
+    from rooms_adapters.postgres.store import PostgresSettings, PostgresStore
+    from rooms_core.services.custody import Custody
 
 log = logging.getLogger("rooms.worker")
 
@@ -46,6 +49,19 @@ def worker(
             envvar="ROOMS_TELEGRAM_API", help="The Bot API server (a local one, if you run it)."
         ),
     ] = "https://api.telegram.org",
+    rpc_url: Annotated[
+        str | None,
+        typer.Option(
+            envvar="ROOMS_SOLANA_RPC_URLS",
+            help="Solana RPC endpoint(s), comma-separated (failover in that order). With "
+            "it, the worker credits deposits, sweeps them and pays withdrawals; the master "
+            "key (ROOMS_MASTER_KEY or ROOMS_MASTER_KEY_FILE) must be set.",
+            show_default=False,
+        ),
+    ] = None,
+    custody_every: Annotated[
+        float, typer.Option(help="Seconds between two custody rounds.", min=0.1)
+    ] = 10.0,
 ) -> None:
     """Run the market engine until SIGTERM or Ctrl-C: poll prices and settle rooms whose
     target is hit, lock and settle rooms on time, void those without a price after the
@@ -60,7 +76,16 @@ def worker(
     chosen = _feeds(feeds, FEEDS)
     settings = database_settings(database_url)
     try:
-        anyio.run(_run, settings, chosen, poll, report_every, telegram_token, telegram_api)
+        anyio.run(
+            _run,
+            settings,
+            chosen,
+            EngineSettings(poll_seconds=poll, custody_seconds=custody_every),
+            report_every,
+            telegram_token,
+            telegram_api,
+            rpc_url,
+        )
     except _NotReady as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(1) from None
@@ -91,17 +116,18 @@ def _feeds(raw: str, known: tuple[str, ...]) -> list[str]:
 async def _run(
     settings: PostgresSettings,
     feeds: list[str],
-    poll: float,
+    engine: EngineSettings,
     report_every: float,
     telegram_token: str | None,
     telegram_api: str,
+    rpc_url: str | None,
 ) -> None:
     from rooms_adapters.feeds.http import new_client
     from rooms_adapters.live import live_deps
     from rooms_adapters.postgres.migrate import migration_status
     from rooms_adapters.telegram.messenger import TelegramMessenger
     from rooms_core.ports.storage import StorageUnavailable
-    from rooms_core.services.workers import EngineCounts, EngineSettings, run_engine
+    from rooms_core.services.workers import EngineCounts, run_engine
 
     try:
         pending = [m for m, at in await migration_status(settings.dsn) if at is None]
@@ -116,6 +142,7 @@ async def _run(
             messenger = (
                 TelegramMessenger(http, telegram_token, telegram_api) if telegram_token else None
             )
+            custody = await _custody(live.store, rpc_url) if rpc_url else None
             stop = anyio.Event()
             counts = EngineCounts()
 
@@ -132,11 +159,13 @@ async def _run(
                         await stop.wait()
                     log.info(
                         "polls %d, instant settlements %d, rooms moved %s, notifications %d, "
-                        "errors %d",
+                        "deposits %d, withdrawals %d, errors %d",
                         counts.polls,
                         counts.instant_settlements,
                         counts.outcomes,
                         counts.notifications_sent,
+                        counts.deposits_credited,
+                        counts.withdrawals_confirmed,
                         counts.errors,
                     )
 
@@ -149,17 +178,55 @@ async def _run(
                 group.start_soon(live.decisions.run, stop)
                 typer.echo(
                     f"rooms worker: started (feeds: {', '.join(feeds) or 'none'}; "
-                    f"poll every {poll:g} s; notifications "
-                    f"{'on' if messenger else 'off: no ROOMS_TELEGRAM_TOKEN'}). "
+                    f"poll every {engine.poll_seconds:g} s; notifications "
+                    f"{'on' if messenger else 'off: no ROOMS_TELEGRAM_TOKEN'}; custody "
+                    f"{'on, hot wallet ' + custody.hot_wallet if custody else 'off: no RPC URL'}). "
                     "SIGTERM or Ctrl-C stops it.",
                 )
                 await run_engine(
-                    deps, messenger, stop, EngineSettings(poll_seconds=poll), counts, on_error
+                    deps,
+                    messenger,
+                    stop,
+                    engine,
+                    counts,
+                    on_error,
+                    custody,
                 )
                 stop.set()  # run_engine ends only once stop is set; this wakes the rest
+            if custody is not None:
+                await _close_chain(custody)
             typer.echo(
                 f"rooms worker: stopped after {counts.polls} polls, "
                 f"{counts.instant_settlements} instant settlements, rooms moved {counts.outcomes}."
             )
     except StorageUnavailable as error:
         raise _NotReady(f"the database is unavailable: {error}") from None
+
+
+HOT_WALLET_OWNER = "platform:hot"
+
+
+async def _custody(store: PostgresStore, rpc_url: str) -> Custody:
+    """The chain, the local signer over the database's sealed keys, and the hot wallet."""
+    from rooms_adapters.solana.local_signer import LocalSigner, MasterKey, MasterKeyError
+    from rooms_adapters.solana.postgres_vault import PostgresKeyVault
+    from rooms_adapters.solana.rpc_chain import SolanaRpcChain
+    from rooms_core.services.custody import Custody
+
+    try:
+        master = MasterKey.from_env()
+    except MasterKeyError as error:
+        raise _NotReady(f"custody needs the master key: {error}") from None
+    endpoints = [u.strip() for u in rpc_url.split(",") if u.strip()]
+    signer = LocalSigner(master, PostgresKeyVault(store))
+    hot = await signer.create_wallet(HOT_WALLET_OWNER)
+    if not isinstance(hot, Success):
+        raise _NotReady(f"cannot open the hot wallet: {hot.failure().message}")
+    return Custody(SolanaRpcChain(endpoints), signer, hot.unwrap())
+
+
+async def _close_chain(custody: Custody) -> None:
+    from rooms_adapters.solana.rpc_chain import SolanaRpcChain
+
+    if isinstance(custody.chain, SolanaRpcChain):
+        await custody.chain.close()

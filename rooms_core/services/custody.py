@@ -359,3 +359,31 @@ async def _resend(
         return
     await chain.send_raw_transaction(raw)
     run.resent.append(withdrawal_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Custody:
+    """What the custody loop needs: the chain, the signer, the hot wallet's address, and the
+    smallest deposit balance worth a sweep's fee."""
+
+    chain: Chain
+    signer: Signer
+    hot_wallet: str
+    sweep_minimum: int = 10_000_000  # 0.01 SOL
+
+
+@dataclass(slots=True)
+class CustodyRun:
+    deposits: DepositScan
+    sweeps: SweepRun
+    withdrawals: WithdrawalRun
+
+
+async def custody_once(deps: Deps, custody: Custody) -> CustodyRun:
+    """One round: credit new deposits, sweep them, and move withdrawals on."""
+    deposits = await watch_deposits(deps, custody.chain)
+    sweeps = await sweep_deposits(
+        deps, custody.chain, custody.signer, custody.hot_wallet, minimum=custody.sweep_minimum
+    )
+    withdrawals = await process_withdrawals(deps, custody.chain, custody.signer, custody.hot_wallet)
+    return CustodyRun(deposits, sweeps, withdrawals)

@@ -27,6 +27,7 @@ from returns.result import Failure, Success
 from rooms_core.models import Asset
 from rooms_core.ports.messenger import Messenger
 from rooms_core.room import WATCHED_STATES
+from rooms_core.services.custody import Custody, custody_once
 from rooms_core.services.deps import Deps
 from rooms_core.services.dispatch import DispatchSettings, SendRate, dispatch_due
 from rooms_core.services.engine import DueOutcome, hit_counts, process_due, settle_on_hit
@@ -38,6 +39,7 @@ class EngineSettings:
     poll_seconds: float = 3.0  # the oracle monitor's interval
     schedule_seconds: float = 1.0  # how often due rooms are looked for
     dispatch_seconds: float = 0.2  # how often the outbox is looked at when idle
+    custody_seconds: float = 10.0  # deposits, sweeps and withdrawals
     scan_batch: int = 100
     watched_limit: int = 10_000
     dispatch: DispatchSettings = field(default_factory=DispatchSettings)
@@ -49,6 +51,8 @@ class EngineCounts:
     instant_settlements: int = 0
     outcomes: dict[str, int] = field(default_factory=dict)
     notifications_sent: int = 0
+    deposits_credited: int = 0
+    withdrawals_confirmed: int = 0
     errors: int = 0
 
 
@@ -127,8 +131,10 @@ async def run_engine(
     settings: EngineSettings | None = None,
     counts: EngineCounts | None = None,
     on_error: Callable[[str, BaseException], None] | None = None,
+    custody: Custody | None = None,
 ) -> EngineCounts:
-    """Run the monitor, the scheduler and (with a messenger) the dispatcher until ``stop``."""
+    """Run the monitor, the scheduler, (with a messenger) the dispatcher and (with custody)
+    the deposit watcher, sweeps and withdrawals until ``stop``."""
     settings = settings or EngineSettings()
     counts = counts or EngineCounts()
     clock = deps.clock
@@ -168,8 +174,20 @@ async def run_engine(
         counts.notifications_sent += report.sent
         return report.sent > 0 and rate.available() > 0
 
+    async def guard() -> bool:
+        assert custody is not None
+        run = await retrying(partial(custody_once, deps, custody))
+        counts.deposits_credited += run.deposits.credited
+        counts.withdrawals_confirmed += len(run.withdrawals.confirmed)
+        problems = run.deposits.errors + run.sweeps.errors + run.withdrawals.errors
+        if problems and on_error is not None:
+            on_error("custody", RuntimeError("; ".join(problems)))
+        return False
+
     async with anyio.create_task_group() as group:
         group.start_soon(loop, "monitor", monitor, settings.poll_seconds)
+        if custody is not None:
+            group.start_soon(loop, "custody", guard, settings.custody_seconds)
         group.start_soon(loop, "scheduler", schedule, settings.schedule_seconds)
         if messenger is not None:
             group.start_soon(loop, "dispatcher", dispatch, settings.dispatch_seconds)

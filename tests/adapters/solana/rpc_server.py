@@ -69,6 +69,10 @@ class LiteSvmRpcServer:
         with self.lock:
             return self.run(self.chain.fund(address, lamports))
 
+    def balance(self, address: str) -> int:
+        with self.lock:
+            return self.run(self.chain.balance(address)).unwrap()
+
     def answer(self, call: dict[str, Any]) -> dict[str, Any]:
         method, params, ident = call["method"], call.get("params", []), call.get("id")
         self.requests.append(method)
