@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from returns.result import Failure, Result, Success
 
-from rooms_core.base58 import is_solana_address
+from rooms_core.base58 import is_solana_address, is_wallet_address
 from rooms_core.errors import (
     DepositError,
     IdempotencyConflict,
@@ -124,6 +124,12 @@ async def request_withdrawal(
         return Failure(WithdrawalBelowMinimum(amount, settings.min_withdrawal))
     if not is_solana_address(destination):
         return Failure(InvalidWithdrawalAddress(destination, "not a Solana address"))
+    if not is_wallet_address(destination):
+        return Failure(
+            InvalidWithdrawalAddress(
+                destination, "not a wallet address (off the ed25519 curve: nobody can sign for it)"
+            )
+        )
     now = deps.clock.now()
     async with deps.uow() as uow:
         previous = await uow.idempotency.get(request_key)

@@ -162,6 +162,17 @@ async def test_withdrawal_validation(platform: Platform) -> None:
 
     assert isinstance(await request(OUTSIDE, sol("0.001")), WithdrawalBelowMinimum)
     assert isinstance(await request("nope", sol(1)), InvalidWithdrawalAddress)
+    off_curve = err(
+        await wallet.request_withdrawal(
+            platform.deps,
+            user_id=user.id,
+            destination="11111111111111111111111111111112",  # 32 bytes nobody can sign for
+            amount=sol(1),
+            idempotency_key="pda",
+        )
+    )
+    assert isinstance(off_curve, InvalidWithdrawalAddress)
+    assert "off the ed25519 curve" in off_curve.reason
     assert isinstance(await request(OUTSIDE, sol(2)), InsufficientBalance)
 
 

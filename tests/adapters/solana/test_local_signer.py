@@ -7,6 +7,7 @@ import os
 
 import pytest
 from returns.result import Failure, Success
+from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 from solders.signature import Signature
 
@@ -132,3 +133,18 @@ async def test_no_log_line_or_error_shows_a_private_key_or_the_master_key(
         )
         secrets += [seed.hex(), str(Keypair.from_seed(seed)), base64.b64encode(seed).decode()]
     assert all(secret not in everything for secret in secrets)
+
+
+def test_the_cores_curve_check_agrees_with_solders() -> None:
+    import random
+
+    from rooms_core.base58 import b58encode, is_on_ed25519_curve, is_wallet_address
+
+    rng = random.Random(5)
+    samples = [bytes(rng.getrandbits(8) for _ in range(32)) for _ in range(400)]
+    samples += [bytes(Keypair().pubkey()) for _ in range(50)]
+    for raw in samples:
+        assert is_on_ed25519_curve(raw) == Pubkey.from_bytes(raw).is_on_curve(), raw.hex()
+    assert is_wallet_address(str(Keypair().pubkey()))
+    assert not is_wallet_address("11111111111111111111111111111112")
+    assert not is_wallet_address(b58encode(bytes(31)))
