@@ -28,6 +28,7 @@ class RoomsSettings(BaseModel):
     min_withdrawal: int = Field(sol("0.01"), gt=0)
     withdrawal_approval_threshold: int = Field(sol(100), gt=0)
     withdrawal_approvals_needed: int = Field(2, ge=1)
+    admin_user_ids: tuple[int, ...] = ()  # who is alerted (solvency deficits, ...)
 
     @model_validator(mode="after")
     def _consistent(self) -> RoomsSettings:

@@ -34,7 +34,9 @@ from dataclasses import dataclass, field
 from returns.result import Failure, Result, Success
 
 from rooms_core.ledger import PENDING_WITHDRAWALS
-from rooms_core.models import Withdrawal, WithdrawalState
+from rooms_core.models import NotificationKind, Withdrawal, WithdrawalState
+from rooms_core.money import format_sol
+from rooms_core.notifications import notify
 from rooms_core.ports.chain import Blockhash, Chain, ChainError
 from rooms_core.ports.signer import Signer
 from rooms_core.services import wallet
@@ -233,6 +235,17 @@ async def check_solvency(
                 "solvency.deficit",
                 {"held": report.held, "owed": report.owed, "deficit": -report.surplus},
             )
+            now = deps.clock.now()
+            for admin_id in deps.settings.admin_user_ids:  # at most once an hour each
+                await notify(
+                    uow,
+                    user_id=admin_id,
+                    kind=NotificationKind.ADMIN_ALERT,
+                    dedupe_key=f"solvency-deficit:{now:%Y-%m-%dT%H}:{admin_id}",
+                    at=now,
+                    text=f"solvency deficit of {format_sol(-report.surplus)} SOL: "
+                    "withdrawals are paused",
+                )
             await uow.commit()
     return Success(report)
 

@@ -129,6 +129,8 @@ def render_notification(message: OutboxMessage) -> str:
             return f"Withdrawal of {sol('amount')} SOL failed and was returned to your balance."
         case NotificationKind.REFERRAL_REWARD:
             return f"Referral reward: {sol('amount')} SOL from {room}."
+        case NotificationKind.ADMIN_ALERT:
+            return f"Admin alert: {p.get('text', '')}."
     return f"Notification: {message.kind.value}"  # pragma: no cover - every kind is listed
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 
 from returns.result import Failure, Result, Success
 from solders.hash import Hash
@@ -18,7 +19,7 @@ from rooms_adapters.solana.litesvm_chain import BLOCKHASH_VALIDITY, LiteSvmChain
 from rooms_adapters.solana.local_signer import InMemoryKeyVault, LocalSigner, MasterKey
 from rooms_adapters.solana.rpc_chain import SolanaRpcChain
 from rooms_core.ledger import EXTERNAL_WITHDRAWALS, PENDING_WITHDRAWALS
-from rooms_core.models import Side, User, WithdrawalState
+from rooms_core.models import NotificationKind, Side, User, WithdrawalState
 from rooms_core.ports.chain import ChainError
 from rooms_core.services import settlement, users, wallet
 from rooms_core.services.custody import (
@@ -175,6 +176,10 @@ async def test_an_expired_unsent_withdrawal_is_released_and_never_paid() -> None
 
 async def test_withdrawals_pause_while_the_platform_cannot_cover_its_balances() -> None:
     platform, chain, signer, hot, user, destination = await withdrawal_setup(hot_funds=SOL)
+    admin = ok(await users.register_user(platform.deps, telegram_id=99))  # no deposit address
+    platform.deps = dataclasses.replace(
+        platform.deps, settings=RoomsSettings(min_withdrawal=SOL, admin_user_ids=(admin.id,))
+    )
     w = ok(await wallet.request_withdrawal(platform.deps, user_id=user.id,
                                            destination=destination, amount=5 * SOL,
                                            idempotency_key="w"))  # fmt: skip
@@ -196,6 +201,11 @@ async def test_withdrawals_pause_while_the_platform_cannot_cover_its_balances() 
     assert stored is not None
     assert stored.state is WithdrawalState.APPROVED
     assert records[-1].action == "solvency.deficit"
+    async with platform.deps.uow() as uow:
+        alerts = [m for m in await uow.outbox.claim_due(platform.clock.now(), 100)
+                  if m.kind is NotificationKind.ADMIN_ALERT]  # fmt: skip
+    assert [m.user_id for m in alerts] == [admin.id]
+    assert "withdrawals are paused" in str(alerts[0].payload["text"])
 
     await chain.fund(hot, 20 * SOL)  # the operator covers the loss
     resumed = await process_withdrawals(platform.deps, chain, signer, hot)
