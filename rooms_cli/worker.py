@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import signal
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Annotated
 
 import anyio
@@ -142,7 +143,7 @@ async def _run(
             messenger = (
                 TelegramMessenger(http, telegram_token, telegram_api) if telegram_token else None
             )
-            custody = await _custody(live.store, rpc_url) if rpc_url else None
+            custody, closers = await _custody(live.store, rpc_url) if rpc_url else (None, [])
             stop = anyio.Event()
             counts = EngineCounts()
 
@@ -193,8 +194,8 @@ async def _run(
                     custody,
                 )
                 stop.set()  # run_engine ends only once stop is set; this wakes the rest
-            if custody is not None:
-                await _close_chain(custody)
+            for close in closers:
+                await close()
             typer.echo(
                 f"rooms worker: stopped after {counts.polls} polls, "
                 f"{counts.instant_settlements} instant settlements, rooms moved {counts.outcomes}."
@@ -206,27 +207,59 @@ async def _run(
 HOT_WALLET_OWNER = "platform:hot"
 
 
-async def _custody(store: PostgresStore, rpc_url: str) -> Custody:
-    """The chain, the local signer over the database's sealed keys, and the hot wallet."""
+async def _custody(
+    store: PostgresStore, rpc_url: str
+) -> tuple[Custody, list[Callable[[], Awaitable[None]]]]:
+    """The chain, the signer (Turnkey when configured, else the local signer over the
+    database's sealed keys), the hot wallet; and what to close at the end."""
+    import os
+
+    import httpx
+
     from rooms_adapters.solana.local_signer import LocalSigner, MasterKey, MasterKeyError
-    from rooms_adapters.solana.postgres_vault import PostgresKeyVault
+    from rooms_adapters.solana.postgres_vault import PostgresKeyVault, PostgresWalletDirectory
     from rooms_adapters.solana.rpc_chain import SolanaRpcChain
+    from rooms_core.ports.signer import Signer
     from rooms_core.services.custody import Custody
 
-    try:
-        master = MasterKey.from_env()
-    except MasterKeyError as error:
-        raise _NotReady(f"custody needs the master key: {error}") from None
     endpoints = [u.strip() for u in rpc_url.split(",") if u.strip()]
-    signer = LocalSigner(master, PostgresKeyVault(store))
+    chain = SolanaRpcChain(endpoints)
+    closers: list[Callable[[], Awaitable[None]]] = [chain.close]
+    signer: Signer
+    organization = os.environ.get("ROOMS_TURNKEY_ORGANIZATION_ID")
+    if organization:
+        from rooms_adapters.solana.turnkey_signer import TurnkeySettings, TurnkeySigner
+
+        public = os.environ.get("ROOMS_TURNKEY_API_PUBLIC_KEY", "")
+        private = os.environ.get("ROOMS_TURNKEY_API_PRIVATE_KEY", "")
+        key_file = os.environ.get("ROOMS_TURNKEY_API_PRIVATE_KEY_FILE")
+        if not private and key_file:
+            try:
+                private = (await anyio.Path(key_file).read_text()).strip()
+            except OSError as error:
+                raise _NotReady(f"cannot read the Turnkey API key file: {error.strerror}") from None
+        if not (public and private):
+            raise _NotReady(
+                "Turnkey needs ROOMS_TURNKEY_API_PUBLIC_KEY and ROOMS_TURNKEY_API_PRIVATE_KEY"
+                "(_FILE)"
+            )
+        base = os.environ.get("ROOMS_TURNKEY_API", "https://api.turnkey.com")
+        client = httpx.AsyncClient(timeout=15.0)
+        closers.append(client.aclose)
+        signer = TurnkeySigner(
+            TurnkeySettings(organization, public, private, base),
+            client,
+            PostgresWalletDirectory(store),
+        )
+    else:
+        try:
+            master = MasterKey.from_env()
+        except MasterKeyError as error:
+            raise _NotReady(f"custody needs the master key: {error}") from None
+        signer = LocalSigner(master, PostgresKeyVault(store))
     hot = await signer.create_wallet(HOT_WALLET_OWNER)
     if not isinstance(hot, Success):
+        for close in closers:
+            await close()
         raise _NotReady(f"cannot open the hot wallet: {hot.failure().message}")
-    return Custody(SolanaRpcChain(endpoints), signer, hot.unwrap())
-
-
-async def _close_chain(custody: Custody) -> None:
-    from rooms_adapters.solana.rpc_chain import SolanaRpcChain
-
-    if isinstance(custody.chain, SolanaRpcChain):
-        await custody.chain.close()
+    return Custody(chain, signer, hot.unwrap()), closers

@@ -1,4 +1,5 @@
-"""The local signer's sealed keys in PostgreSQL (table ``wallet_keys``, migration 0003)."""
+"""Signer state in PostgreSQL: the local signer's sealed keys (``wallet_keys``, migration
+0003) and the Turnkey signer's wallet directory (``turnkey_wallets``, migration 0005)."""
 
 from __future__ import annotations
 
@@ -55,5 +56,37 @@ class PostgresKeyVault:
         )
         if kept is None:  # the concurrent insert that won is not visible yet: read it
             kept = await self.by_owner(key.owner)
+        assert kept is not None
+        return kept
+
+
+class PostgresWalletDirectory:
+    """The Turnkey signer's owner -> address directory (table ``turnkey_wallets``)."""
+
+    def __init__(self, store: PostgresStore) -> None:
+        self.store = store
+
+    async def _value(self, sql: str, *args: object) -> str | None:
+        async def call() -> str | None:
+            async with self.store.pool.acquire() as connection:
+                value = await connection.fetchval(sql, *args)
+                return None if value is None else str(value)
+
+        return await translate_errors(call)
+
+    async def address_of(self, owner: str) -> str | None:
+        return await self._value("SELECT address FROM turnkey_wallets WHERE owner = $1", owner)
+
+    async def owner_of(self, address: str) -> str | None:
+        return await self._value("SELECT owner FROM turnkey_wallets WHERE address = $1", address)
+
+    async def add(self, owner: str, address: str) -> str:
+        await self._value(
+            """INSERT INTO turnkey_wallets (owner, address) VALUES ($1, $2)
+               ON CONFLICT (owner) DO NOTHING""",
+            owner,
+            address,
+        )
+        kept = await self.address_of(owner)
         assert kept is not None
         return kept
