@@ -237,6 +237,15 @@ class InsufficientBalance(DomainError):
         )
 
 
+@dataclass(frozen=True, slots=True)
+class BettingPaused(DomainError):
+    """The operators paused betting on the whole platform."""
+
+    @property
+    def message(self) -> str:
+        return "Betting is paused by the operators for a moment. Please try again later."
+
+
 # --- settlement ----------------------------------------------------------------------
 
 
@@ -335,6 +344,38 @@ class WithdrawalStateConflict(DomainError):
 
 
 @dataclass(frozen=True, slots=True)
+class WithdrawalsPaused(DomainError):
+    """The operators paused withdrawals on the whole platform."""
+
+    @property
+    def message(self) -> str:
+        return "Withdrawals are paused by the operators for a moment. Your balance is safe."
+
+
+# --- administration ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class NotAllowed(DomainError):
+    """The caller is not one of the configured admins."""
+
+    user_id: int
+
+    @property
+    def message(self) -> str:
+        return "Not allowed."
+
+
+@dataclass(frozen=True, slots=True)
+class CustodyNotConfigured(DomainError):
+    """This process has no chain access (no RPC endpoint): solvency cannot be measured."""
+
+    @property
+    def message(self) -> str:
+        return "Custody is not configured in this process: there is no chain to measure."
+
+
+@dataclass(frozen=True, slots=True)
 class IdempotencyConflict(DomainError):
     """The idempotency key was already used for a different request."""
 
@@ -368,6 +409,7 @@ BetError: TypeAlias = (
     | StakeAboveMaximum
     | InsufficientBalance
     | IdempotencyConflict
+    | BettingPaused
 )
 SettleError: TypeAlias = (
     RoomNotFound | AlreadySettled | SettlementInProgress | IllegalTransition | NotDue
@@ -385,4 +427,5 @@ WithdrawalError: TypeAlias = (
     | WithdrawalNotFound
     | WithdrawalStateConflict
     | IdempotencyConflict
+    | WithdrawalsPaused
 )

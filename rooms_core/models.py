@@ -188,6 +188,16 @@ class OutboxMessage:
 
 
 @dataclass(frozen=True, slots=True)
+class PlatformControls:
+    """The operators' switches. Betting paused: no new bets are taken (settlement, refunds
+    and everything else go on). Withdrawals paused: no new withdrawal is requested or signed
+    (those already sent are still followed to the end)."""
+
+    betting_paused: bool = False
+    withdrawals_paused: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class AuditRecord:
     """One link of the hash-chained, append-only audit log."""
 

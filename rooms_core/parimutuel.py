@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 
 from rooms_core.ledger import (
     EntryKind,
@@ -196,4 +197,59 @@ def plan_refund_all(room_id: int, bets: Sequence[Bet], reason: RefundReason) -> 
 def _refund(bet: Bet, reason: RefundReason) -> BetResult:
     return BetResult(
         bet.id, bet.user_id, bet.side, bet.stake, BetStatus.REFUNDED, bet.stake, reason
+    )
+
+
+# --- quoting at the current pools (what a room card and a bet confirmation show) --------
+
+
+def payout_multiple(yes_pool: int, no_pool: int, side: Side, fee_bps: int) -> Decimal | None:
+    """What each lamport staked on ``side`` would bring back if ``side`` won at these pools:
+    (T - F) / W. ``None`` while either pool is empty: a room settling like that refunds
+    every bet (no opposition, no fee), so there is no multiple to show yet."""
+    winning = yes_pool if side is Side.YES else no_pool
+    if yes_pool == 0 or no_pool == 0:
+        return None
+    total = yes_pool + no_pool
+    return Decimal(total - mul_div_floor(total, fee_bps, BPS_DENOMINATOR)) / Decimal(winning)
+
+
+@dataclass(frozen=True, slots=True)
+class BetQuote:
+    """A new bet's projected outcome if the pools stayed as they are after it."""
+
+    stake: int
+    payout_if_win: int  # floored, exactly as settlement would compute it
+    fee: int  # the room's whole fee at those pools (protocol and host)
+    refund_only: bool  # the other side is empty: as things stand, every bet is refunded
+
+    @property
+    def profit_if_win(self) -> int:
+        return self.payout_if_win - self.stake
+
+
+def quote_bet(yes_pool: int, no_pool: int, side: Side, stake: int, fee_bps: int) -> BetQuote:
+    """Project a bet of ``stake`` on ``side``: the pools with it added, the fee taken
+    from the whole pool, and the bet's floored share of what is left (the settlement
+    formula of this module)."""
+    yes = yes_pool + (stake if side is Side.YES else 0)
+    no = no_pool + (stake if side is Side.NO else 0)
+    if yes == 0 or no == 0:
+        return BetQuote(stake, stake, 0, True)
+    total = yes + no
+    fee = mul_div_floor(total, fee_bps, BPS_DENOMINATOR)
+    winning = yes if side is Side.YES else no
+    return BetQuote(stake, mul_div_floor(stake, total - fee, winning), fee, False)
+
+
+def quote_existing_bet(
+    yes_pool: int, no_pool: int, side: Side, stake: int, fee_bps: int
+) -> BetQuote:
+    """Project a bet that is already counted in the pools."""
+    return quote_bet(
+        yes_pool - (stake if side is Side.YES else 0),
+        no_pool - (stake if side is Side.NO else 0),
+        side,
+        stake,
+        fee_bps,
     )

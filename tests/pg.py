@@ -38,7 +38,7 @@ ADMIN_URL = os.environ.get("ROOMS_TEST_ADMIN_URL", "postgresql://postgres@127.0.
 TABLES = (
     "users, rooms, bets, accounts, journal_entries, postings, referral_rewards, outbox, "
     "audit_log, idempotency_keys, deposits, deposit_cursors, withdrawals, wallet_keys, "
-    "oracle_decisions, turnkey_wallets"
+    "oracle_decisions, turnkey_wallets, platform_controls"
 )
 SEQUENCES = ("users", "rooms", "bets", "outbox", "withdrawals")
 T = TypeVar("T")

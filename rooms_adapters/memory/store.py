@@ -16,7 +16,16 @@ from returns.result import Success
 from rooms_core.audit import verify_chain
 from rooms_core.events import DomainEvent
 from rooms_core.ledger import JournalEntry, escrow_account, may_go_negative
-from rooms_core.models import AuditRecord, Bet, BetStatus, Deposit, OutboxMessage, User, Withdrawal
+from rooms_core.models import (
+    AuditRecord,
+    Bet,
+    BetStatus,
+    Deposit,
+    OutboxMessage,
+    PlatformControls,
+    User,
+    Withdrawal,
+)
 from rooms_core.ports.clock import Clock
 from rooms_core.room import Room
 
@@ -67,6 +76,8 @@ class InMemoryStore:
     deposits: dict[tuple[str, str, int], Deposit] = field(default_factory=dict)
     cursors: dict[str, str] = field(default_factory=dict)
     withdrawals: dict[int, Withdrawal] = field(default_factory=dict)
+    controls: PlatformControls = field(default_factory=PlatformControls)
+    bet_volume: int = 0
     events: list[DomainEvent] = field(default_factory=list)
     subscribers: list[Callable[[DomainEvent], None]] = field(default_factory=list)
 

@@ -25,11 +25,12 @@ from rooms_core.models import (
     Bet,
     Deposit,
     OutboxMessage,
+    PlatformControls,
     User,
     Withdrawal,
     WithdrawalState,
 )
-from rooms_core.ports.storage import BetPlacementView
+from rooms_core.ports.storage import BetPlacementView, BetTotals
 from rooms_core.room import TERMINAL_STATES, Room, RoomState
 
 _PENDING_WITHDRAWAL_STATES = frozenset(
@@ -77,6 +78,9 @@ class InMemoryUserRepository(_Repo):
 
     async def exists(self, user_id: int) -> bool:
         return user_id in self._s.users or user_id in self._u.staged_users
+
+    async def count(self) -> int:
+        return len(self._s.users) + len(self._u.new_users)
 
     def _find(self, attr: str, value: object) -> User | None:
         for user in self._u.staged_users.values():
@@ -169,6 +173,12 @@ class InMemoryRoomRepository(_Repo):
         matching.sort(key=lambda r: r.id)
         return [r.model_copy() for r in matching[offset : offset + limit]]
 
+    async def count_by_state(self) -> dict[RoomState, int]:
+        counts: dict[RoomState, int] = {}
+        for room in self._merged().values():
+            counts[room.state] = counts.get(room.state, 0) + 1
+        return counts
+
     async def due(self, now: datetime, limit: int) -> list[Room]:
         due: list[Room] = []
         for room in self._merged().values():
@@ -215,6 +225,7 @@ class InMemoryBetRepository(_Repo):
             room=await self._u.rooms.get(room_id),
             has_bet=key in self._s.bet_by_user_room or key in self._u.new_bet_keys,
             user_exists=await self._u.users.exists(user_id),
+            betting_paused=(await self._u.controls.get()).betting_paused,
         )
 
     async def get_by_user_and_room(self, user_id: int, room_id: int) -> Bet | None:
@@ -245,6 +256,13 @@ class InMemoryBetRepository(_Repo):
     async def update_many(self, bets: Sequence[Bet]) -> None:
         for bet in bets:
             self._u.staged_bets[bet.id] = bet.model_copy()
+
+    async def totals(self) -> BetTotals:
+        staged = [self._u.staged_bets[bid] for bid in self._u.new_bets]
+        return BetTotals(
+            count=len(self._s.bets) + len(staged),
+            volume=self._s.bet_volume + sum(b.stake for b in staged),
+        )
 
 
 class InMemoryLedgerRepository(_Repo):
@@ -417,6 +435,10 @@ class InMemoryWithdrawalRepository(_Repo):
         w = self._u.staged_withdrawals.get(withdrawal_id) or self._s.withdrawals.get(withdrawal_id)
         return None if w is None else w.model_copy()
 
+    async def get_for_update(self, withdrawal_id: int) -> Withdrawal | None:
+        # The unit of work holds the store's lock: nobody else can change it meanwhile.
+        return await self.get(withdrawal_id)
+
     async def update(self, withdrawal: Withdrawal) -> None:
         self._u.staged_withdrawals[withdrawal.id] = withdrawal.model_copy()
 
@@ -431,6 +453,17 @@ class InMemoryWithdrawalRepository(_Repo):
     async def pending_total(self) -> int:
         merged = {**self._s.withdrawals, **self._u.staged_withdrawals}
         return sum(w.amount for w in merged.values() if w.state in _PENDING_WITHDRAWAL_STATES)
+
+
+class InMemoryControlsRepository(_Repo):
+    __slots__ = ()
+
+    async def get(self) -> PlatformControls:
+        staged = self._u.staged_controls
+        return staged if staged is not None else self._s.controls
+
+    async def set(self, controls: PlatformControls) -> None:
+        self._u.staged_controls = controls
 
 
 class InMemoryUnitOfWork:
@@ -449,6 +482,7 @@ class InMemoryUnitOfWork:
         self.idempotency = InMemoryIdempotencyRepository(self)
         self.deposits = InMemoryDepositRepository(self)
         self.withdrawals = InMemoryWithdrawalRepository(self)
+        self.controls = InMemoryControlsRepository(self)
 
     def _reset(self) -> None:
         self.staged_users: dict[int, User] = {}
@@ -470,6 +504,7 @@ class InMemoryUnitOfWork:
         self.staged_deposits: dict[tuple[str, str, int], Deposit] = {}
         self.staged_cursors: dict[str, str] = {}
         self.staged_withdrawals: dict[int, Withdrawal] = {}
+        self.staged_controls: PlatformControls | None = None
         self.staged_events: list[DomainEvent] = []
 
     def emit(self, *events: DomainEvent) -> None:
@@ -516,6 +551,7 @@ class InMemoryUnitOfWork:
             s.bet_by_user_room[(bet.user_id, bet.room_id)] = bet_id
             s.bets_by_room[bet.room_id].append(bet_id)
             s.bets_by_user[bet.user_id].append(bet_id)
+            s.bet_volume += bet.stake
         s.bets.update(self.staged_bets)
         for entry, accounts in zip(self.staged_entries, self.staged_entry_accounts, strict=True):
             s.entries[entry.key] = entry
@@ -555,6 +591,8 @@ class InMemoryUnitOfWork:
         s.deposits.update(self.staged_deposits)
         s.cursors.update(self.staged_cursors)
         s.withdrawals.update(self.staged_withdrawals)
+        if self.staged_controls is not None:
+            s.controls = self.staged_controls
         events = self.staged_events
         s.events.extend(events)
         self._reset()

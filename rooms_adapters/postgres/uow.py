@@ -52,12 +52,14 @@ from rooms_core.models import (
     Bet,
     Deposit,
     OutboxMessage,
+    PlatformControls,
     User,
     Withdrawal,
     WithdrawalState,
 )
 from rooms_core.ports.storage import (
     BetPlacementView,
+    BetTotals,
     StorageConflict,
     StorageUnavailable,
 )
@@ -136,6 +138,9 @@ class PostgresUserRepository(_Repo):
         return bool(
             await self._u.fetchval("SELECT EXISTS (SELECT 1 FROM users WHERE id = $1)", user_id)
         )
+
+    async def count(self) -> int:
+        return int(await self._u.fetchval("SELECT count(*) FROM users"))
 
     async def get_by_telegram_id(self, telegram_id: int) -> User | None:
         return await self._one("telegram_id = $1", telegram_id)
@@ -241,6 +246,10 @@ class PostgresRoomRepository(_Repo):
         )
         return [room_from_row(r) for r in rows]
 
+    async def count_by_state(self) -> dict[RoomState, int]:
+        rows = await self._u.fetch("SELECT state, count(*) AS n FROM rooms GROUP BY state")
+        return {RoomState(r["state"]): r["n"] for r in rows}
+
     async def due(self, now: datetime, limit: int) -> list[Room]:
         rows = await self._u.fetch(
             f"""SELECT {ROOM_COLUMNS} FROM rooms
@@ -275,6 +284,8 @@ class PostgresBetRepository(_Repo):
                        EXISTS (SELECT 1 FROM bets WHERE user_id = $1 AND room_id = $2) AS has_bet,
                        EXISTS (SELECT 1 FROM users WHERE id = $1) AS user_exists,
                        (SELECT balance FROM a) AS bettor_balance,
+                       coalesce((SELECT betting_paused FROM platform_controls), false)
+                           AS betting_paused,
                        r.*
                 FROM (SELECT 1) AS one LEFT JOIN r ON true""",
             user_id,
@@ -292,6 +303,7 @@ class PostgresBetRepository(_Repo):
             room=None if row["id"] is None else room_from_row(row),
             has_bet=row["has_bet"],
             user_exists=row["user_exists"],
+            betting_paused=row["betting_paused"],
         )
 
     async def add(self, bet: Bet) -> Result[None, AlreadyBet]:
@@ -339,6 +351,11 @@ class PostgresBetRepository(_Repo):
                     bet.payout,
                     None if reason is None else reason.value,
                 )
+
+    async def totals(self) -> BetTotals:
+        row = await self._u.fetchrow("SELECT count(*) AS n, coalesce(sum(stake), 0) AS v FROM bets")
+        assert row is not None
+        return BetTotals(count=row["n"], volume=int(row["v"]))
 
 
 class PostgresLedgerRepository(_Repo):
@@ -631,6 +648,12 @@ class PostgresWithdrawalRepository(_Repo):
         )
         return None if row is None else withdrawal_from_row(row)
 
+    async def get_for_update(self, withdrawal_id: int) -> Withdrawal | None:
+        row = await self._u.fetchrow(
+            f"SELECT {WITHDRAWAL_COLUMNS} FROM withdrawals WHERE id = $1 FOR UPDATE", withdrawal_id
+        )
+        return None if row is None else withdrawal_from_row(row)
+
     async def update(self, withdrawal: Withdrawal) -> None:
         record = withdrawal_record(withdrawal)
         if withdrawal.id in self._u.new_withdrawals:
@@ -655,6 +678,29 @@ class PostgresWithdrawalRepository(_Repo):
                 "SELECT coalesce(sum(amount), 0) FROM withdrawals WHERE state = ANY ($1::text[])",
                 _PENDING_WITHDRAWAL_STATES,
             )
+        )
+
+
+class PostgresControlsRepository(_Repo):
+    __slots__ = ()
+
+    async def get(self) -> PlatformControls:
+        row = await self._u.fetchrow(
+            "SELECT betting_paused, withdrawals_paused FROM platform_controls"
+        )
+        if row is None:
+            return PlatformControls()
+        return PlatformControls(row["betting_paused"], row["withdrawals_paused"])
+
+    async def set(self, controls: PlatformControls) -> None:
+        await self._u.execute(
+            """INSERT INTO platform_controls (id, betting_paused, withdrawals_paused)
+               VALUES (true, $1, $2)
+               ON CONFLICT (id) DO UPDATE
+               SET betting_paused = excluded.betting_paused,
+                   withdrawals_paused = excluded.withdrawals_paused""",
+            controls.betting_paused,
+            controls.withdrawals_paused,
         )
 
 
@@ -726,6 +772,7 @@ class PostgresUnitOfWork:
         self.idempotency = PostgresIdempotencyRepository(self)
         self.deposits = PostgresDepositRepository(self)
         self.withdrawals = PostgresWithdrawalRepository(self)
+        self.controls = PostgresControlsRepository(self)
         self._connection: asyncpg.Connection | None = None
         self._transaction: Any = None
         self._reset()

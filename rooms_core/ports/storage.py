@@ -24,6 +24,7 @@ from rooms_core.models import (
     Bet,
     Deposit,
     OutboxMessage,
+    PlatformControls,
     User,
     Withdrawal,
     WithdrawalState,
@@ -58,6 +59,13 @@ class BetPlacementView:
     room: Room | None
     has_bet: bool  # this user already has a bet in this room
     user_exists: bool
+    betting_paused: bool = False  # the operators' switch (PlatformControls)
+
+
+@dataclass(frozen=True, slots=True)
+class BetTotals:
+    count: int  # bets ever placed
+    volume: int  # lamports staked in them
 
 
 class UserRepository(Protocol):
@@ -72,6 +80,9 @@ class UserRepository(Protocol):
 
     async def exists(self, user_id: int) -> bool:
         """Whether a user with this id exists (no copy, no lock)."""
+
+    async def count(self) -> int:
+        """How many users there are."""
 
     async def get_by_telegram_id(self, telegram_id: int) -> User | None:
         """The user registered with this Telegram id, or None."""
@@ -119,6 +130,9 @@ class RoomRepository(Protocol):
     ) -> list[Room]:
         """Rooms in any of these states, oldest first."""
 
+    async def count_by_state(self) -> dict[RoomState, int]:
+        """How many rooms are in each state (states without rooms are left out)."""
+
     async def due(self, now: datetime, limit: int) -> list[Room]:
         """Active rooms with a time-driven transition due at ``now`` (lock_at or settle_at
         passed), locked for this unit of work and skipped by concurrent scanners."""
@@ -150,6 +164,9 @@ class BetRepository(Protocol):
 
     async def update_many(self, bets: Sequence[Bet]) -> None:
         """Write back the results of many bets at once (settlement is set-based)."""
+
+    async def totals(self) -> BetTotals:
+        """How many bets were ever placed and how much they staked."""
 
 
 class LedgerRepository(Protocol):
@@ -257,6 +274,10 @@ class WithdrawalRepository(Protocol):
     async def get(self, withdrawal_id: int) -> Withdrawal | None:
         """The withdrawal, or None."""
 
+    async def get_for_update(self, withdrawal_id: int) -> Withdrawal | None:
+        """The withdrawal, held for the rest of this unit of work (waiting for a concurrent
+        holder), so a state change is decided on its newest state."""
+
     async def update(self, withdrawal: Withdrawal) -> None:
         """Write back a changed withdrawal."""
 
@@ -267,6 +288,14 @@ class WithdrawalRepository(Protocol):
 
     async def pending_total(self) -> int:
         """Sum of reserved amounts not yet confirmed or released."""
+
+
+class ControlsRepository(Protocol):
+    async def get(self) -> PlatformControls:
+        """The operators' switches (all off until first set)."""
+
+    async def set(self, controls: PlatformControls) -> None:
+        """Replace the switches."""
 
 
 class UnitOfWork(Protocol):
@@ -301,6 +330,9 @@ class UnitOfWork(Protocol):
 
     @property
     def withdrawals(self) -> WithdrawalRepository: ...
+
+    @property
+    def controls(self) -> ControlsRepository: ...
 
     async def __aenter__(self) -> Self:
         """Begin the transaction."""

@@ -7,6 +7,7 @@ from returns.result import Failure, Result, Success
 from rooms_core.errors import (
     AlreadyBet,
     BetError,
+    BettingPaused,
     IdempotencyConflict,
     InsufficientBalance,
     RoomNotFound,
@@ -38,7 +39,8 @@ async def place_bet(
 
     Replaying the same ``idempotency_key`` returns the first bet unchanged; the same key
     for a different request is an ``IdempotencyConflict``. The lock time is checked
-    against the server clock at the moment of writing.
+    against the server clock at the moment of writing. While the operators have paused
+    betting every new bet is refused (``BettingPaused``).
     """
     settings = deps.settings
     request_key = bet_request_key(user_id, idempotency_key)
@@ -49,6 +51,8 @@ async def place_bet(
             if bet is not None and (bet.room_id, bet.side, bet.stake) == (room_id, side, stake):
                 return Success(bet)
             return Failure(IdempotencyConflict(idempotency_key))
+        if view.betting_paused:
+            return Failure(BettingPaused())
         if stake < settings.min_stake:
             return Failure(StakeBelowMinimum(stake, settings.min_stake))
         if stake > settings.max_stake:

@@ -258,26 +258,30 @@ class WithdrawalRun:
     released: list[int] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     solvency: SolvencyReport | None = None
+    paused_by_operators: bool = False
 
     @property
     def paused(self) -> bool:
-        """No new withdrawal was signed: the platform could not show it is solvent."""
-        return self.solvency is None or not self.solvency.solvent
+        """No new withdrawal was signed: the operators paused withdrawals, or the platform
+        could not show it is solvent."""
+        return self.paused_by_operators or self.solvency is None or not self.solvency.solvent
 
 
 async def process_withdrawals(
     deps: Deps, chain: Chain, signer: Signer, hot_wallet: str, *, batch: int = 50
 ) -> WithdrawalRun:
-    """Settle the SENT withdrawals; then, if the platform is solvent, sign, record and send
-    the APPROVED ones."""
+    """Settle the SENT withdrawals; then, if the platform is solvent and the operators have
+    not paused withdrawals, sign, record and send the APPROVED ones."""
     run = WithdrawalRun()
     await _check_sent(deps, chain, signer, hot_wallet, batch, run)
+    async with deps.uow() as uow:
+        run.paused_by_operators = (await uow.controls.get()).withdrawals_paused
     solvency = await check_solvency(deps, chain, hot_wallet)
     if isinstance(solvency, Failure):
         run.errors.append(f"solvency unknown: {solvency.failure().message}")
         return run
     run.solvency = solvency.unwrap()
-    if run.solvency.solvent:
+    if run.solvency.solvent and not run.paused_by_operators:
         await _sign_approved(deps, chain, signer, hot_wallet, batch, run)
         await _check_sent(deps, chain, signer, hot_wallet, batch, run)
     return run

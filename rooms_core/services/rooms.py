@@ -45,30 +45,74 @@ class RoomSpec(BaseModel):
     lock_at: datetime | None = None
 
 
-def validate_spec(
-    spec: RoomSpec, now: datetime, settings: RoomsSettings
-) -> Result[Asset, CreateRoomError]:
-    """Check a spec without I/O; returns the normalised asset."""
-    title = spec.title.strip()
+def check_title(title: str, settings: RoomsSettings) -> Result[str, TitleLength]:
+    """The title, stripped, if its length is within the settings' bounds."""
+    title = title.strip()
     if not settings.title_min_length <= len(title) <= settings.title_max_length:
         return Failure(
             TitleLength(len(title), settings.title_min_length, settings.title_max_length)
         )
-    if not spec.target.is_finite() or spec.target <= 0:
-        return Failure(NonPositiveTarget(spec.target))
+    return Success(title)
+
+
+def check_target(target: Decimal) -> Result[Decimal, NonPositiveTarget]:
+    if not target.is_finite() or target <= 0:
+        return Failure(NonPositiveTarget(target))
+    return Success(target)
+
+
+def check_settle_at(
+    settle_at: datetime, now: datetime, settings: RoomsSettings
+) -> Result[datetime, SettleTimeOutOfRange]:
+    """Settlement between ``min_duration`` and ``max_duration`` from now."""
     earliest = now + settings.min_duration
     latest = now + settings.max_duration
-    if not earliest <= spec.settle_at <= latest:
-        return Failure(SettleTimeOutOfRange(spec.settle_at, earliest, latest))
-    if spec.asset_kind is AssetKind.COIN:
-        symbol = spec.asset_id.strip().upper()
+    if not earliest <= settle_at <= latest:
+        return Failure(SettleTimeOutOfRange(settle_at, earliest, latest))
+    return Success(settle_at)
+
+
+def check_asset(
+    kind: AssetKind, asset_id: str, metric: Metric = Metric.PRICE_USD
+) -> Result[Asset, InvalidSymbol | InvalidMintAddress]:
+    """A coin symbol (2-10 letters or digits, upper-cased) or a Solana mint address."""
+    if kind is AssetKind.COIN:
+        symbol = asset_id.strip().upper()
         if not SYMBOL_PATTERN.match(symbol):
-            return Failure(InvalidSymbol(spec.asset_id))
-        return Success(Asset(kind=AssetKind.COIN, id=symbol, metric=spec.metric))
-    mint = spec.asset_id.strip()
+            return Failure(InvalidSymbol(asset_id))
+        return Success(Asset(kind=AssetKind.COIN, id=symbol, metric=metric))
+    mint = asset_id.strip()
     if not is_solana_address(mint):
-        return Failure(InvalidMintAddress(spec.asset_id))
-    return Success(Asset(kind=AssetKind.TOKEN, id=mint, metric=spec.metric))
+        return Failure(InvalidMintAddress(asset_id))
+    return Success(Asset(kind=AssetKind.TOKEN, id=mint, metric=metric))
+
+
+def validate_spec(
+    spec: RoomSpec, now: datetime, settings: RoomsSettings
+) -> Result[Asset, CreateRoomError]:
+    """Check a spec without I/O; returns the normalised asset. (Each check is also its own
+    function, so a guided flow can check one answer at a time.)"""
+    checks: tuple[Result[object, CreateRoomError], ...] = (
+        check_title(spec.title, settings),
+        check_target(spec.target),
+        check_settle_at(spec.settle_at, now, settings),
+    )
+    for check in checks:
+        if isinstance(check, Failure):
+            return Failure(check.failure())
+    asset = check_asset(spec.asset_kind, spec.asset_id, spec.metric)
+    if isinstance(asset, Failure):
+        return Failure(asset.failure())
+    return Success(asset.unwrap())
+
+
+async def check_priceable(deps: Deps, asset: Asset) -> Result[int, CreateRoomError]:
+    """Whether the oracle can price ``asset`` (its quorum if so): ``AssetNotPriceable``, or
+    ``NotPriceableYet`` for a token too new for the sources to list."""
+    priceable = await deps.oracle.check_priceable(asset)
+    if isinstance(priceable, Failure):
+        return Failure(priceable.failure())
+    return Success(priceable.unwrap())
 
 
 def default_lock_at(created_at: datetime, settle_at: datetime, lock_fraction_bps: int) -> datetime:

@@ -15,6 +15,7 @@ from rooms_core.errors import (
     UserNotFound,
 )
 from rooms_core.models import User
+from rooms_core.ports.signer import Signer, SignerError
 from rooms_core.ports.storage import UnitOfWork
 from rooms_core.services.deps import Deps
 
@@ -132,3 +133,49 @@ async def _unique_code(deps: Deps, uow: UnitOfWork) -> str:
         code = deps.tokens.token(deps.settings.referral_code_length)
         if await uow.users.get_by_referral_code(code) is None:
             return code
+
+
+@dataclass(frozen=True, slots=True)
+class SignUp:
+    """What :func:`sign_up` did. ``referral_error`` says why a referral code given at
+    sign-up was not honoured (the user is registered without a referrer);
+    ``wallet_error`` why no deposit address could be made yet (asked again next time)."""
+
+    user: User
+    created: bool
+    referral_error: RegistrationError | None = None
+    wallet_error: SignerError | None = None
+
+
+async def sign_up(
+    deps: Deps,
+    signer: Signer,
+    *,
+    telegram_id: int,
+    username: str | None = None,
+    referral_code: str | None = None,
+) -> SignUp:
+    """``/start``: register a Telegram user (with their referrer, if the code is good) and
+    give them a deposit address; a returning user is returned as they are (their referrer
+    never changes), with a deposit address made if they still lack one."""
+    async with deps.uow() as uow:
+        existing = await uow.users.get_by_telegram_id(telegram_id)
+    created = existing is None
+    referral_error: RegistrationError | None = None
+    if existing is not None:
+        user = existing
+    else:
+        registered = await register_user(
+            deps, telegram_id=telegram_id, username=username, referral_code=referral_code
+        )
+        if isinstance(registered, Failure):
+            referral_error = registered.failure()
+            registered = await register_user(deps, telegram_id=telegram_id, username=username)
+        user = registered.unwrap()  # without a referral code, registration cannot fail
+    if user.deposit_address is not None:
+        return SignUp(user, created, referral_error)
+    wallet = await signer.create_wallet(f"user:{user.id}")
+    if isinstance(wallet, Failure):
+        return SignUp(user, created, referral_error, wallet.failure())
+    stored = await set_deposit_address(deps, user_id=user.id, address=wallet.unwrap())
+    return SignUp(stored.unwrap(), created, referral_error)

@@ -11,6 +11,8 @@ services; here every movement is a balanced journal entry:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from returns.result import Failure, Result, Success
 
 from rooms_core.base58 import is_solana_address, is_wallet_address
@@ -26,6 +28,7 @@ from rooms_core.errors import (
     WithdrawalBelowMinimum,
     WithdrawalError,
     WithdrawalNotFound,
+    WithdrawalsPaused,
     WithdrawalStateConflict,
 )
 from rooms_core.events import DepositCredited, WithdrawalChanged
@@ -115,6 +118,7 @@ async def request_withdrawal(
     """Reserve ``amount`` for a withdrawal to ``destination``.
 
     Large amounts (at or above the approval threshold) wait for distinct admins' approval.
+    Refused with ``WithdrawalsPaused`` while the operators have paused withdrawals.
     """
     settings = deps.settings
     request_key = f"withdraw:{user_id}:{idempotency_key}"
@@ -138,6 +142,8 @@ async def request_withdrawal(
             if existing and (existing.destination, existing.amount) == (destination, amount):
                 return Success(existing)
             return Failure(IdempotencyConflict(idempotency_key))
+        if (await uow.controls.get()).withdrawals_paused:
+            return Failure(WithdrawalsPaused())
         if await uow.users.get(user_id) is None:
             return Failure(UserNotFound(user_id))
         if await uow.users.get_by_deposit_address(destination) is not None:
@@ -184,7 +190,7 @@ async def approve_withdrawal(
     have approved it."""
     now = deps.clock.now()
     async with deps.uow() as uow:
-        w = await uow.withdrawals.get(withdrawal_id)
+        w = await uow.withdrawals.get_for_update(withdrawal_id)
         if w is None:
             return Failure(WithdrawalNotFound(withdrawal_id))
         if w.state is not WithdrawalState.PENDING_APPROVAL:
@@ -213,7 +219,7 @@ async def record_withdrawal_sent(
 ) -> Result[Withdrawal, WithdrawalError]:
     """Store the signed transaction's signature and blockhash before it is sent."""
     async with deps.uow() as uow:
-        w = await uow.withdrawals.get(withdrawal_id)
+        w = await uow.withdrawals.get_for_update(withdrawal_id)
         if w is None:
             return Failure(WithdrawalNotFound(withdrawal_id))
         if w.state is WithdrawalState.SENT and w.signature == signature:
@@ -241,7 +247,7 @@ async def confirm_withdrawal(
     """The transfer landed: the reservation becomes a withdrawal."""
     now = deps.clock.now()
     async with deps.uow() as uow:
-        w = await uow.withdrawals.get(withdrawal_id)
+        w = await uow.withdrawals.get_for_update(withdrawal_id)
         if w is None:
             return Failure(WithdrawalNotFound(withdrawal_id))
         if w.state is not WithdrawalState.SENT:
@@ -279,19 +285,28 @@ async def confirm_withdrawal(
 
 
 async def release_withdrawal(
-    deps: Deps, *, withdrawal_id: int, reason: str, actor: str = "system", rejected: bool = False
+    deps: Deps,
+    *,
+    withdrawal_id: int,
+    reason: str,
+    actor: str = "system",
+    rejected: bool = False,
+    only_from: Sequence[WithdrawalState] | None = None,
 ) -> Result[Withdrawal, WithdrawalError]:
-    """The withdrawal failed, expired or was rejected: release the reservation."""
+    """The withdrawal failed, expired or was rejected: release the reservation.
+
+    ``only_from``: the states it may be released from (an admin's rejection: only while it
+    waits for approval); by default any state but a final one."""
     now = deps.clock.now()
     async with deps.uow() as uow:
-        w = await uow.withdrawals.get(withdrawal_id)
+        w = await uow.withdrawals.get_for_update(withdrawal_id)
         if w is None:
             return Failure(WithdrawalNotFound(withdrawal_id))
         if w.state in (
             WithdrawalState.CONFIRMED,
             WithdrawalState.FAILED,
             WithdrawalState.REJECTED,
-        ):
+        ) or (only_from is not None and w.state not in only_from):
             return Failure(WithdrawalStateConflict(w.id, w.state.value))
         _require_posted(
             await uow.ledger.post(

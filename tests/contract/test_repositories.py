@@ -17,11 +17,13 @@ from rooms_core.models import (
     Deposit,
     NotificationKind,
     OutboxMessage,
+    PlatformControls,
     Side,
     User,
     Withdrawal,
     WithdrawalState,
 )
+from rooms_core.ports.storage import BetTotals
 from rooms_core.room import Room, RoomState
 from tests.contract.conftest import UowFactory
 from tests.support import SOL, START
@@ -403,3 +405,84 @@ async def test_totals_by_account_prefix(new_uow: UowFactory) -> None:
     async with new_uow() as uow:
         totals = await uow.ledger.total_by_prefix(["user:", "escrow:", "pending:"])
     assert totals == {"user:": 100, "escrow:": 20, "pending:": 0}
+
+
+async def test_counts_and_totals_for_platform_figures(new_uow: UowFactory) -> None:
+    async with new_uow() as uow:
+        assert await uow.users.count() == 0
+        assert await uow.rooms.count_by_state() == {}
+        assert await uow.bets.totals() == BetTotals(0, 0)
+        for i in (1, 2, 3):
+            await uow.users.add(user(i))
+        await uow.rooms.add(room(1, 1))
+        opened = room(2, 1)
+        opened.state = RoomState.OPEN
+        await uow.rooms.add(opened)
+        await uow.bets.add(bet(1, 2, 1))
+        assert await uow.users.count() == 3  # its own uncommitted writes count
+        await uow.commit()
+    async with new_uow() as uow:
+        second = bet(2, 3, 1)
+        second.stake = 25
+        await uow.bets.add(second)
+        await uow.commit()
+    async with new_uow() as uow:
+        assert await uow.users.count() == 3
+        assert await uow.rooms.count_by_state() == {RoomState.QUEUING: 1, RoomState.OPEN: 1}
+        assert await uow.bets.totals() == BetTotals(count=2, volume=35)
+
+
+async def test_controls_start_off_and_are_kept(new_uow: UowFactory) -> None:
+    async with new_uow() as uow:
+        assert await uow.controls.get() == PlatformControls()
+        await uow.controls.set(PlatformControls(betting_paused=True))
+        assert (await uow.controls.get()).betting_paused
+        # not committed: nothing kept
+    async with new_uow() as uow:
+        assert await uow.controls.get() == PlatformControls()
+        await uow.users.add(user(1))
+        await uow.rooms.add(room(1, 1))
+        await uow.controls.set(PlatformControls(betting_paused=True, withdrawals_paused=True))
+        await uow.commit()
+    async with new_uow() as uow:
+        assert await uow.controls.get() == PlatformControls(True, True)
+        view = await uow.bets.placement_view(1, 1, "bet:1:k")
+        assert view.betting_paused
+        await uow.controls.set(PlatformControls(withdrawals_paused=True))
+        await uow.commit()
+    async with new_uow() as uow:
+        assert await uow.controls.get() == PlatformControls(False, True)
+        assert not (await uow.bets.placement_view(1, 1, "bet:1:k")).betting_paused
+
+
+async def test_a_withdrawal_held_for_update_is_its_newest_state(new_uow: UowFactory) -> None:
+    async with new_uow() as uow:
+        await uow.users.add(user(1))
+        await uow.withdrawals.add(
+            Withdrawal(
+                id=1,
+                user_id=1,
+                destination="dest",
+                amount=5,
+                state=WithdrawalState.PENDING_APPROVAL,
+                created_at=START,
+                idempotency_key="w1",
+            )
+        )
+        await uow.commit()
+
+    async def approve() -> None:
+        async with new_uow() as uow:
+            w = await uow.withdrawals.get_for_update(1)
+            assert w is not None
+            w.approvals = (*w.approvals, len(w.approvals) + 1)
+            await asyncio.sleep(0.01)  # another holder has to wait meanwhile
+            await uow.withdrawals.update(w)
+            await uow.commit()
+
+    await asyncio.gather(approve(), approve())
+    async with new_uow() as uow:
+        assert await uow.withdrawals.get_for_update(404) is None
+        held = await uow.withdrawals.get_for_update(1)
+        assert held is not None
+        assert held.approvals == (1, 2)  # neither update was lost

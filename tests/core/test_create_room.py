@@ -6,6 +6,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from returns.result import Failure, Success
 
 from rooms_core.errors import (
     AssetNotPriceable,
@@ -18,8 +19,16 @@ from rooms_core.errors import (
     UserNotFound,
 )
 from rooms_core.models import Asset, AssetKind, Comparator, Metric
-from rooms_core.services.rooms import RoomSpec, create_room
-from tests.support import Platform, err, ok
+from rooms_core.services.rooms import (
+    RoomSpec,
+    check_asset,
+    check_settle_at,
+    check_target,
+    check_title,
+    create_room,
+)
+from rooms_core.settings import RoomsSettings
+from tests.support import START, Platform, err, ok
 
 MINT = "6p6xgHyF7AeE6TZkSmFsko444wqoP15icUSqi2jfGiPN"
 
@@ -126,4 +135,21 @@ async def test_token_too_new_to_be_listed_is_not_priceable_yet(platform: Platfor
 async def test_unknown_host_is_refused(platform: Platform) -> None:
     assert isinstance(
         err(await create_room(platform.deps, host_id=999, spec=spec(platform))), UserNotFound
+    )
+
+
+def test_each_answer_of_the_guided_flow_is_checked_on_its_own() -> None:
+    settings = RoomsSettings()
+    assert check_title("  Will SOL pump?  ", settings) == Success("Will SOL pump?")
+    assert check_title("Hm", settings) == Failure(TitleLength(2, 5, 200))
+    assert check_target(Decimal("0.5")) == Success(Decimal("0.5"))
+    assert isinstance(check_target(Decimal("NaN")).failure(), NonPositiveTarget)
+    assert check_target(Decimal(-1)) == Failure(NonPositiveTarget(Decimal(-1)))
+    assert check_asset(AssetKind.COIN, " sol ").unwrap().id == "SOL"
+    assert check_asset(AssetKind.COIN, "S") == Failure(InvalidSymbol("S"))
+    assert check_asset(AssetKind.TOKEN, "nope") == Failure(InvalidMintAddress("nope"))
+    soon = START + timedelta(minutes=14)
+    assert isinstance(check_settle_at(soon, START, settings), Failure)
+    assert check_settle_at(START + timedelta(hours=1), START, settings) == Success(
+        START + timedelta(hours=1)
     )

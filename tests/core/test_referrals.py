@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from returns.result import Failure, Result
+
 from rooms_core.errors import ReferralCycle, ReferrerAlreadySet, SelfReferral, UnknownReferralCode
 from rooms_core.models import Side
 from rooms_core.money import sol
+from rooms_core.ports.signer import SignerError
+from rooms_core.services import users
 from rooms_core.services.settlement import settle_room
 from rooms_core.services.users import attach_referrer, referral_stats, register_user
 from tests.support import Platform, err, ok
@@ -112,3 +116,51 @@ async def test_refunded_bets_earn_no_referral_reward(platform: Platform) -> None
     )  # YES wins with nobody on YES: everyone refunded
     assert ok(await referral_stats(platform.deps, user_id=parent.id)).earnings_by_level[1] == 0
     assert await platform.balance(child) == sol(100)
+
+
+class FailingSigner:
+    """A custodian that is down."""
+
+    async def create_wallet(self, owner: str) -> Result[str, SignerError]:
+        return Failure(SignerError("custodian unavailable"))
+
+    async def sign(self, address: str, message: bytes) -> Result[bytes, SignerError]:
+        return Failure(SignerError("custodian unavailable"))
+
+
+async def test_start_registers_with_a_deposit_address_and_the_referrer(
+    platform: Platform,
+) -> None:
+    signer = platform.container.signer()
+    referrer = await platform.user()
+    first = await users.sign_up(
+        platform.deps, signer, telegram_id=77, username="neo", referral_code=referrer.referral_code
+    )
+    assert first.created
+    assert first.referral_error is None
+    assert first.user.referrer_id == referrer.id
+    wallet = await signer.create_wallet(f"user:{first.user.id}")
+    assert first.user.deposit_address == wallet.unwrap()
+
+    again = await users.sign_up(platform.deps, signer, telegram_id=77, referral_code="OTHER")
+    assert not again.created
+    assert again.user == first.user  # same user, same referrer, same address
+
+
+async def test_start_with_an_unknown_code_registers_without_a_referrer(platform: Platform) -> None:
+    done = await users.sign_up(
+        platform.deps, platform.container.signer(), telegram_id=78, referral_code="NOPE"
+    )
+    assert done.created
+    assert done.referral_error == UnknownReferralCode("NOPE")
+    assert done.user.referrer_id is None
+
+
+async def test_start_while_the_custodian_is_down_asks_again_next_time(platform: Platform) -> None:
+    down = await users.sign_up(platform.deps, FailingSigner(), telegram_id=79)
+    assert down.wallet_error == SignerError("custodian unavailable")
+    assert down.user.deposit_address is None
+    later = await users.sign_up(platform.deps, platform.container.signer(), telegram_id=79)
+    assert not later.created
+    assert later.user.id == down.user.id
+    assert later.user.deposit_address is not None

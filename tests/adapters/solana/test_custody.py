@@ -18,9 +18,11 @@ from solders.transaction import Transaction
 from rooms_adapters.solana.litesvm_chain import BLOCKHASH_VALIDITY, LiteSvmChain
 from rooms_adapters.solana.local_signer import InMemoryKeyVault, LocalSigner, MasterKey
 from rooms_adapters.solana.rpc_chain import SolanaRpcChain
+from rooms_core.errors import WithdrawalsPaused
 from rooms_core.ledger import EXTERNAL_WITHDRAWALS, PENDING_WITHDRAWALS
 from rooms_core.models import NotificationKind, Side, User, WithdrawalState
 from rooms_core.ports.chain import ChainError
+from rooms_core.services import admin as admin_service
 from rooms_core.services import settlement, users, wallet
 from rooms_core.services.custody import (
     check_solvency,
@@ -347,3 +349,36 @@ async def test_deposits_are_swept_to_the_hot_wallet_which_pays_the_fee(
     assert await platform.balance(large) == 7 * SOL  # no ledger change
     again = await sweep_deposits(platform.deps, chain, signer, hot, minimum=SOL // 10)
     assert again.swept == {}
+
+
+async def test_operators_pausing_withdrawals_stops_new_signing_not_the_books() -> None:
+    platform, chain, signer, hot, user, destination = await withdrawal_setup()
+    admin = ok(await users.register_user(platform.deps, telegram_id=98))
+    platform.deps = dataclasses.replace(
+        platform.deps, settings=RoomsSettings(min_withdrawal=SOL, admin_user_ids=(admin.id,))
+    )
+    w = ok(await wallet.request_withdrawal(platform.deps, user_id=user.id,
+                                           destination=destination, amount=2 * SOL,
+                                           idempotency_key="before"))  # fmt: skip
+    ok(await admin_service.set_controls(platform.deps, admin_id=admin.id, withdrawals_paused=True))
+
+    paused = await process_withdrawals(platform.deps, chain, signer, hot)
+
+    assert paused.paused
+    assert paused.paused_by_operators
+    assert paused.solvency is not None
+    assert paused.solvency.solvent
+    assert paused.signed == []
+    assert (await chain.balance(destination)).unwrap() == 0
+    refused = await wallet.request_withdrawal(platform.deps, user_id=user.id,
+                                              destination=destination, amount=SOL,
+                                              idempotency_key="during")  # fmt: skip
+    assert refused == Failure(WithdrawalsPaused())
+    assert await platform.balance(user) == 8 * SOL  # only the first one is reserved
+
+    ok(await admin_service.set_controls(platform.deps, admin_id=admin.id, withdrawals_paused=False))
+    resumed = await process_withdrawals(platform.deps, chain, signer, hot)
+    assert resumed.signed == [w.id]
+    await process_withdrawals(platform.deps, chain, signer, hot)
+    assert (await chain.balance(destination)).unwrap() == 2 * SOL
+    platform.check_invariants()
