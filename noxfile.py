@@ -57,7 +57,7 @@ os.environ["UV_PYTHON_DOWNLOADS"] = "never"
 
 def install_project(session: nox.Session, *uv_options: str) -> None:
     """The project in editable mode with its extras and the `dev` dependency group."""
-    session.install(*uv_options, "-e", ".[sim,postgres,feeds,solana]", *DEV)
+    session.install(*uv_options, "-e", ".[sim,postgres,feeds,solana,bot,api]", *DEV)
 
 
 def dev_requirement(name: str) -> str:
