@@ -9,10 +9,12 @@ closes the pool and the HTTP client on the way out.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+
+import httpx
 
 from rooms_adapters.feeds.binance import BinanceSource
 from rooms_adapters.feeds.coingecko import CoinGeckoSource
@@ -20,6 +22,8 @@ from rooms_adapters.feeds.cryptocompare import CryptoCompareSource
 from rooms_adapters.feeds.dexscreener import DexScreenerSource
 from rooms_adapters.feeds.http import new_client
 from rooms_adapters.feeds.pyth import PythSource
+from rooms_adapters.memory.store import InMemoryStore
+from rooms_adapters.memory.uow import InMemoryUnitOfWork
 from rooms_adapters.postgres.oracle_log import PostgresDecisionLog
 from rooms_adapters.postgres.store import PostgresSettings, PostgresStore
 from rooms_adapters.postgres.uow import PostgresUnitOfWork
@@ -64,6 +68,36 @@ class Live:
     decisions: PostgresDecisionLog
 
 
+def live_oracle(
+    clock: SystemClock,
+    client: httpx.AsyncClient,
+    feeds: Sequence[str],
+    oracle_settings: OracleSettings | None = None,
+    record: Callable[[OracleDecision], None] = _record,
+) -> ConsensusOracle:
+    """The consensus oracle over the named exchange feeds, each behind its guard (free-tier
+    request interval, circuit breaker, short cache)."""
+    unknown = sorted(set(feeds) - set(FEEDS))
+    if unknown:
+        raise ValueError(f"unknown price feeds {unknown}; known: {', '.join(FEEDS)}")
+    available: dict[str, PriceSource] = {
+        "binance": BinanceSource(client, clock),
+        "coingecko": CoinGeckoSource(client, clock),
+        "cryptocompare": CryptoCompareSource(client, clock),
+        "dexscreener": DexScreenerSource(client, clock),
+        "pyth": PythSource(client, clock),
+    }
+    sources: list[PriceSource] = [
+        GuardedSource(
+            available[name],
+            clock,
+            GuardSettings(min_interval=timedelta(seconds=MIN_INTERVAL[name])),
+        )
+        for name in feeds
+    ]
+    return ConsensusOracle(sources, clock, oracle_settings, record=record)
+
+
 @asynccontextmanager
 async def live_deps(
     database: PostgresSettings,
@@ -78,28 +112,13 @@ async def live_deps(
     store = await PostgresStore.connect(database, clock)
     client = new_client()
     try:
-        available: dict[str, PriceSource] = {
-            "binance": BinanceSource(client, clock),
-            "coingecko": CoinGeckoSource(client, clock),
-            "cryptocompare": CryptoCompareSource(client, clock),
-            "dexscreener": DexScreenerSource(client, clock),
-            "pyth": PythSource(client, clock),
-        }
-        sources: list[PriceSource] = [
-            GuardedSource(
-                available[name],
-                clock,
-                GuardSettings(min_interval=timedelta(seconds=MIN_INTERVAL[name])),
-            )
-            for name in feeds
-        ]
         decisions = PostgresDecisionLog(store)
 
         def record(decision: OracleDecision) -> None:
             _record(decision)
             decisions.record(decision)
 
-        oracle = ConsensusOracle(sources, clock, oracle_settings, record=record)
+        oracle = live_oracle(clock, client, feeds, oracle_settings, record)
         deps = Deps(
             uow=lambda: PostgresUnitOfWork(store),
             clock=clock,
@@ -111,3 +130,22 @@ async def live_deps(
     finally:
         await client.aclose()
         await store.close()
+
+
+@asynccontextmanager
+async def live_memory_deps(
+    feeds: Sequence[str] = FEEDS, settings: RoomsSettings | None = None
+) -> AsyncIterator[tuple[Deps, InMemoryStore]]:
+    """The live feeds and the wall clock over in-memory storage: for trying things out
+    (everything is gone when the process ends)."""
+    clock = SystemClock()
+    store = InMemoryStore(clock=clock)
+    async with new_client() as client:
+        deps = Deps(
+            uow=lambda: InMemoryUnitOfWork(store),
+            clock=clock,
+            oracle=live_oracle(clock, client, feeds),
+            tokens=SecretTokenSource(),
+            settings=settings or RoomsSettings(),
+        )
+        yield deps, store

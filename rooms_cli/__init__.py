@@ -7,6 +7,7 @@ from importlib.metadata import version as installed_version
 import typer
 
 from rooms_cli.audit import audit
+from rooms_cli.bot import bot
 from rooms_cli.db import db
 from rooms_cli.sim import sim
 from rooms_cli.worker import worker
@@ -27,6 +28,7 @@ def _register_commands(app: typer.Typer) -> None:
     app.add_typer(db, name="db")
     app.add_typer(audit, name="audit")
     app.command(name="worker")(worker)
+    app.command(name="bot")(bot)
 
 
 _register_commands(app)

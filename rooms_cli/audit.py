@@ -9,10 +9,9 @@ import typer
 from returns.result import Failure
 
 from rooms_cli.db import DatabaseUrl, database_settings, redacted
+from rooms_cli.wallets import HOT_WALLET_OWNER
 
 audit = typer.Typer(help="Checks of the books against the outside world.")
-
-HOT_WALLET_OWNER = "platform:hot"
 
 
 def _sol(lamports: int) -> str:

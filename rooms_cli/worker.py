@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import logging
 import signal
-from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Annotated
 
 import anyio
 import typer
-from returns.result import Success
 
 from rooms_cli.db import DatabaseUrl, database_settings, redacted
+from rooms_cli.wallets import WalletsNotReady, open_custody
 from rooms_core.services.workers import EngineSettings
 
 if TYPE_CHECKING:
-    from rooms_adapters.postgres.store import PostgresSettings, PostgresStore
-    from rooms_core.services.custody import Custody
+    from rooms_adapters.postgres.store import PostgresSettings
 
 log = logging.getLogger("rooms.worker")
 
@@ -74,7 +72,7 @@ def worker(
     )
     from rooms_adapters.live import FEEDS
 
-    chosen = _feeds(feeds, FEEDS)
+    chosen = choose_feeds(feeds, FEEDS)
     settings = database_settings(database_url)
     try:
         anyio.run(
@@ -96,7 +94,7 @@ class _NotReady(Exception):
     pass
 
 
-def _feeds(raw: str, known: tuple[str, ...]) -> list[str]:
+def choose_feeds(raw: str, known: tuple[str, ...]) -> list[str]:
     value = raw.strip().lower()
     if value == "all":
         return list(known)
@@ -143,7 +141,12 @@ async def _run(
             messenger = (
                 TelegramMessenger(http, telegram_token, telegram_api) if telegram_token else None
             )
-            custody, closers = await _custody(live.store, rpc_url) if rpc_url else (None, [])
+            try:
+                custody, closers = (
+                    await open_custody(live.store, rpc_url) if rpc_url else (None, [])
+                )
+            except WalletsNotReady as error:
+                raise _NotReady(str(error)) from None
             stop = anyio.Event()
             counts = EngineCounts()
 
@@ -202,64 +205,3 @@ async def _run(
             )
     except StorageUnavailable as error:
         raise _NotReady(f"the database is unavailable: {error}") from None
-
-
-HOT_WALLET_OWNER = "platform:hot"
-
-
-async def _custody(
-    store: PostgresStore, rpc_url: str
-) -> tuple[Custody, list[Callable[[], Awaitable[None]]]]:
-    """The chain, the signer (Turnkey when configured, else the local signer over the
-    database's sealed keys), the hot wallet; and what to close at the end."""
-    import os
-
-    import httpx
-
-    from rooms_adapters.solana.local_signer import LocalSigner, MasterKey, MasterKeyError
-    from rooms_adapters.solana.postgres_vault import PostgresKeyVault, PostgresWalletDirectory
-    from rooms_adapters.solana.rpc_chain import SolanaRpcChain
-    from rooms_core.ports.signer import Signer
-    from rooms_core.services.custody import Custody
-
-    endpoints = [u.strip() for u in rpc_url.split(",") if u.strip()]
-    chain = SolanaRpcChain(endpoints)
-    closers: list[Callable[[], Awaitable[None]]] = [chain.close]
-    signer: Signer
-    organization = os.environ.get("ROOMS_TURNKEY_ORGANIZATION_ID")
-    if organization:
-        from rooms_adapters.solana.turnkey_signer import TurnkeySettings, TurnkeySigner
-
-        public = os.environ.get("ROOMS_TURNKEY_API_PUBLIC_KEY", "")
-        private = os.environ.get("ROOMS_TURNKEY_API_PRIVATE_KEY", "")
-        key_file = os.environ.get("ROOMS_TURNKEY_API_PRIVATE_KEY_FILE")
-        if not private and key_file:
-            try:
-                private = (await anyio.Path(key_file).read_text()).strip()
-            except OSError as error:
-                raise _NotReady(f"cannot read the Turnkey API key file: {error.strerror}") from None
-        if not (public and private):
-            raise _NotReady(
-                "Turnkey needs ROOMS_TURNKEY_API_PUBLIC_KEY and ROOMS_TURNKEY_API_PRIVATE_KEY"
-                "(_FILE)"
-            )
-        base = os.environ.get("ROOMS_TURNKEY_API", "https://api.turnkey.com")
-        client = httpx.AsyncClient(timeout=15.0)
-        closers.append(client.aclose)
-        signer = TurnkeySigner(
-            TurnkeySettings(organization, public, private, base),
-            client,
-            PostgresWalletDirectory(store),
-        )
-    else:
-        try:
-            master = MasterKey.from_env()
-        except MasterKeyError as error:
-            raise _NotReady(f"custody needs the master key: {error}") from None
-        signer = LocalSigner(master, PostgresKeyVault(store))
-    hot = await signer.create_wallet(HOT_WALLET_OWNER)
-    if not isinstance(hot, Success):
-        for close in closers:
-            await close()
-        raise _NotReady(f"cannot open the hot wallet: {hot.failure().message}")
-    return Custody(chain, signer, hot.unwrap()), closers

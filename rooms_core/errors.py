@@ -99,6 +99,19 @@ class NonPositiveTarget(DomainError):
 
 
 @dataclass(frozen=True, slots=True)
+class TargetOutOfRange(DomainError):
+    """A target no price or market cap will ever reach, or with more digits than a price
+    has (kept exactly in the database)."""
+
+    target: Decimal
+    maximum: Decimal
+
+    @property
+    def message(self) -> str:
+        return f"The target must be at most {self.maximum:,} with at most 18 decimals."
+
+
+@dataclass(frozen=True, slots=True)
 class SettleTimeOutOfRange(DomainError):
     settle_at: datetime
     earliest: datetime
@@ -393,6 +406,7 @@ CreateRoomError: TypeAlias = (
     UserNotFound
     | TitleLength
     | NonPositiveTarget
+    | TargetOutOfRange
     | SettleTimeOutOfRange
     | InvalidMintAddress
     | InvalidSymbol

@@ -12,7 +12,8 @@ from returns.result import Failure, Result, Success
 
 from rooms_core.errors import RoomNotFound, UserNotFound
 from rooms_core.ledger import EntryKind, user_account
-from rooms_core.models import Bet, BetStatus, Side, User
+from rooms_core.models import Asset, Bet, BetStatus, Observation, Side, User
+from rooms_core.oracle_errors import NoConsensus
 from rooms_core.parimutuel import BetQuote, payout_multiple, quote_existing_bet
 from rooms_core.ports.storage import UnitOfWork
 from rooms_core.room import Room, RoomState
@@ -178,3 +179,8 @@ async def user_by_telegram_id(deps: Deps, *, telegram_id: int) -> User | None:
 async def get_user(deps: Deps, *, user_id: int) -> User | None:
     async with deps.uow() as uow:
         return await uow.users.get(user_id)
+
+
+async def current_price(deps: Deps, *, asset: Asset) -> Result[Observation, NoConsensus]:
+    """The oracle's consensus value of ``asset`` now (the same the rooms settle on)."""
+    return await deps.oracle.observe(asset)

@@ -17,6 +17,7 @@ from rooms_core.errors import (
     InvalidSymbol,
     NonPositiveTarget,
     SettleTimeOutOfRange,
+    TargetOutOfRange,
     TitleLength,
     UserNotFound,
 )
@@ -55,9 +56,17 @@ def check_title(title: str, settings: RoomsSettings) -> Result[str, TitleLength]
     return Success(title)
 
 
-def check_target(target: Decimal) -> Result[Decimal, NonPositiveTarget]:
+MAX_TARGET = Decimal(10) ** 15  # above any market cap; a price target is far below
+MAX_TARGET_DECIMALS = 18
+
+
+def check_target(target: Decimal) -> Result[Decimal, NonPositiveTarget | TargetOutOfRange]:
+    """A positive number up to :data:`MAX_TARGET` with at most 18 decimals."""
     if not target.is_finite() or target <= 0:
         return Failure(NonPositiveTarget(target))
+    exponent = target.as_tuple().exponent
+    if target > MAX_TARGET or (isinstance(exponent, int) and -exponent > MAX_TARGET_DECIMALS):
+        return Failure(TargetOutOfRange(target, MAX_TARGET))
     return Success(target)
 
 
@@ -123,8 +132,19 @@ def default_lock_at(created_at: datetime, settle_at: datetime, lock_fraction_bps
     return created_at + timedelta(microseconds=micros)
 
 
-async def create_room(deps: Deps, *, host_id: int, spec: RoomSpec) -> Result[Room, CreateRoomError]:
-    """Validate a spec, ask the oracle whether the asset can be priced, store the room."""
+async def create_room(
+    deps: Deps, *, host_id: int, spec: RoomSpec, idempotency_key: str | None = None
+) -> Result[Room, CreateRoomError]:
+    """Validate a spec, ask the oracle whether the asset can be priced, store the room.
+
+    With an ``idempotency_key``, repeating the request (a double-pressed button) returns
+    the room the first one created instead of a second room."""
+    request_key = None if idempotency_key is None else f"room:{host_id}:{idempotency_key}"
+    if request_key is not None:
+        async with deps.uow() as uow:
+            previous = await uow.idempotency.get(request_key)
+            if previous is not None and (room := await uow.rooms.get(int(previous))):
+                return Success(room)
     now = deps.clock.now()
     validated = validate_spec(spec, now, deps.settings)
     if isinstance(validated, Failure):
@@ -157,6 +177,10 @@ async def create_room(deps: Deps, *, host_id: int, spec: RoomSpec) -> Result[Roo
             host_fee_bps=settings.host_fee_bps,
         )
         await uow.rooms.add(room)
+        if request_key is not None:
+            # A concurrent repeat loses here on the unique key (a transient conflict) and,
+            # retried, finds this room above.
+            await uow.idempotency.put(request_key, str(room.id))
         uow.emit(RoomCreated(room.id, host_id, now))
         await uow.audit.append(
             f"user:{host_id}",

@@ -107,6 +107,21 @@ async def credit_deposit(
         return Success(True)
 
 
+def check_destination(address: str) -> Result[str, InvalidWithdrawalAddress]:
+    """A withdrawal can go only to a Solana wallet address someone can sign for (on the
+    ed25519 curve): not a program-derived address, not garbage."""
+    address = address.strip()
+    if not is_solana_address(address):
+        return Failure(InvalidWithdrawalAddress(address, "not a Solana address"))
+    if not is_wallet_address(address):
+        return Failure(
+            InvalidWithdrawalAddress(
+                address, "not a wallet address (off the ed25519 curve: nobody can sign for it)"
+            )
+        )
+    return Success(address)
+
+
 async def request_withdrawal(
     deps: Deps,
     *,
@@ -126,14 +141,10 @@ async def request_withdrawal(
         return Failure(NonPositiveAmount(amount))
     if amount < settings.min_withdrawal:
         return Failure(WithdrawalBelowMinimum(amount, settings.min_withdrawal))
-    if not is_solana_address(destination):
-        return Failure(InvalidWithdrawalAddress(destination, "not a Solana address"))
-    if not is_wallet_address(destination):
-        return Failure(
-            InvalidWithdrawalAddress(
-                destination, "not a wallet address (off the ed25519 curve: nobody can sign for it)"
-            )
-        )
+    checked = check_destination(destination)
+    if isinstance(checked, Failure):
+        return Failure(checked.failure())
+    destination = checked.unwrap()
     now = deps.clock.now()
     async with deps.uow() as uow:
         previous = await uow.idempotency.get(request_key)

@@ -24,12 +24,17 @@ from functools import partial
 import anyio
 from returns.result import Failure, Success
 
-from rooms_core.models import Asset
+from rooms_core.models import Asset, OutboxMessage
 from rooms_core.ports.messenger import Messenger
 from rooms_core.room import WATCHED_STATES
 from rooms_core.services.custody import Custody, custody_once
 from rooms_core.services.deps import Deps
-from rooms_core.services.dispatch import DispatchSettings, SendRate, dispatch_due
+from rooms_core.services.dispatch import (
+    DispatchSettings,
+    SendRate,
+    dispatch_due,
+    render_notification,
+)
 from rooms_core.services.engine import DueOutcome, hit_counts, process_due, settle_on_hit
 from rooms_core.services.retry import retrying
 
@@ -132,9 +137,11 @@ async def run_engine(
     counts: EngineCounts | None = None,
     on_error: Callable[[str, BaseException], None] | None = None,
     custody: Custody | None = None,
+    render: Callable[[OutboxMessage], str] = render_notification,
 ) -> EngineCounts:
     """Run the monitor, the scheduler, (with a messenger) the dispatcher and (with custody)
-    the deposit watcher, sweeps and withdrawals until ``stop``."""
+    the deposit watcher, sweeps and withdrawals until ``stop``. ``render`` words each
+    notification (the bot passes its own catalogue's)."""
     settings = settings or EngineSettings()
     counts = counts or EngineCounts()
     clock = deps.clock
@@ -169,7 +176,7 @@ async def run_engine(
     async def dispatch() -> bool:
         assert messenger is not None
         report = await retrying(
-            partial(dispatch_due, deps, messenger, rate, settings=settings.dispatch)
+            partial(dispatch_due, deps, messenger, rate, settings=settings.dispatch, render=render)
         )
         counts.notifications_sent += report.sent
         return report.sent > 0 and rate.available() > 0

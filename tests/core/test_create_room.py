@@ -15,6 +15,7 @@ from rooms_core.errors import (
     NonPositiveTarget,
     NotPriceableYet,
     SettleTimeOutOfRange,
+    TargetOutOfRange,
     TitleLength,
     UserNotFound,
 )
@@ -145,6 +146,9 @@ def test_each_answer_of_the_guided_flow_is_checked_on_its_own() -> None:
     assert check_target(Decimal("0.5")) == Success(Decimal("0.5"))
     assert isinstance(check_target(Decimal("NaN")).failure(), NonPositiveTarget)
     assert check_target(Decimal(-1)) == Failure(NonPositiveTarget(Decimal(-1)))
+    assert isinstance(check_target(Decimal("1e999999")).failure(), TargetOutOfRange)
+    assert isinstance(check_target(Decimal("1e-19")).failure(), TargetOutOfRange)
+    assert check_target(Decimal("1e15")) == Success(Decimal("1e15"))
     assert check_asset(AssetKind.COIN, " sol ").unwrap().id == "SOL"
     assert check_asset(AssetKind.COIN, "S") == Failure(InvalidSymbol("S"))
     assert check_asset(AssetKind.TOKEN, "nope") == Failure(InvalidMintAddress("nope"))
@@ -153,3 +157,16 @@ def test_each_answer_of_the_guided_flow_is_checked_on_its_own() -> None:
     assert check_settle_at(START + timedelta(hours=1), START, settings) == Success(
         START + timedelta(hours=1)
     )
+
+
+async def test_a_repeated_create_request_returns_the_first_room(platform: Platform) -> None:
+    host = await platform.user()
+    first = ok(await create_room(platform.deps, host_id=host.id, spec=spec(platform),
+                                 idempotency_key="n1"))  # fmt: skip
+    again = ok(await create_room(platform.deps, host_id=host.id, spec=spec(platform),
+                                 idempotency_key="n1"))  # fmt: skip
+    other = ok(await create_room(platform.deps, host_id=host.id, spec=spec(platform),
+                                 idempotency_key="n2"))  # fmt: skip
+    assert again.id == first.id
+    assert other.id != first.id
+    assert len(platform.store.rooms) == 2
