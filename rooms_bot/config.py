@@ -45,8 +45,13 @@ class BotConfig(BaseSettings):
     @model_validator(mode="after")
     def _webhook_complete(self) -> BotConfig:
         if self.mode == "webhook":
-            if not self.webhook_url or not self.webhook_url.startswith("https://"):
-                raise ValueError("webhook mode needs ROOMS_WEBHOOK_URL, an https:// URL")
+            url = self.webhook_url or ""
+            local = url.startswith(("http://127.0.0.1", "http://localhost"))
+            if not (url.startswith("https://") or local):
+                raise ValueError(
+                    "webhook mode needs ROOMS_WEBHOOK_URL, an https:// URL (Telegram posts "
+                    "only to https; plain http is allowed for a local Bot API server)"
+                )
             if self.webhook_secret is None or len(self.webhook_secret.get_secret_value()) < 16:
                 raise ValueError(
                     "webhook mode needs ROOMS_WEBHOOK_SECRET of at least 16 characters "
