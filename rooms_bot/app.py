@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 import structlog
-from aiogram import Bot, Dispatcher
+from aiogram import Bot, Dispatcher, Router
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.middlewares.base import (
@@ -111,16 +111,31 @@ def build_dispatcher(
     dp.message.middleware(AccountMiddleware())
     dp.callback_query.middleware(AccountMiddleware())
     dp.include_routers(
-        start.router,  # commands first: /cancel and /start work inside any form
-        rooms.router,
-        bets.router,
-        create.router,
-        wallet.router,
-        account.router,
-        admin.router,
-        start.fallback,  # last: anything no one else took
+        *(
+            _fresh(r)
+            for r in (
+                start.router,  # commands first: /cancel and /start work inside any form
+                rooms.router,
+                bets.router,
+                create.router,
+                wallet.router,
+                account.router,
+                admin.router,
+                start.fallback,  # last: anything no one else took
+            )
+        )
     )
     return dp
+
+
+def _fresh(router: Router) -> Router:
+    """A new router with the handlers a feature module declared on its own ``router``: a
+    router can be attached to one dispatcher only, and a process may run several (tests,
+    the demo, replicas)."""
+    copy = Router(name=router.name)
+    for name, observer in router.observers.items():
+        copy.observers[name].handlers.extend(observer.handlers)
+    return copy
 
 
 async def prepare(bot: Bot, services: BotServices) -> BotServices:

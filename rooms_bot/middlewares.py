@@ -51,10 +51,10 @@ class ErrorBoundary(BaseMiddleware):
             except TelegramBadRequest as error:
                 if "message is not modified" in error.message:
                     return None  # a second press of Refresh: nothing changed, nothing to say
-                log.exception("telegram refused a request", error=error.message)
+                log.exception("telegram refused a request", error=error.message, trace_id=trace_id)
                 await self._apologise(data.get("bot"), event, trace_id)
             except Exception:
-                log.exception("update failed")
+                log.exception("update failed", trace_id=trace_id)
                 await self._apologise(data.get("bot"), event, trace_id)
         return None
 

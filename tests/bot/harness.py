@@ -60,9 +60,7 @@ class BotHarness:
         update_id = await self.api.send_message(
             user_id, text, first_name=name, username=username or name.lower()
         )
-        return await self.api.wait_for_message(
-            user_id, self._containing(expect), after=update_id
-        )
+        return await self.api.wait_for_message(user_id, self._containing(expect), after=update_id)
 
     async def tap(self, user_id: int, message: ChatMessage, button: str) -> ChatMessage:
         """Press the button whose text contains ``button``; the message the bot shows next
@@ -79,17 +77,17 @@ class BotHarness:
         answer = next(a for a in self.api.callback_answers(user_id) if a.query_id == query_id)
         return answer.text or ""
 
-    async def answered(self, query_id: str, timeout: float = 5.0) -> None:  # noqa: ASYNC109
+    async def answered(self, query_id: str) -> None:
         """Wait until the bot answered this button press (it always must)."""
-        async with asyncio.timeout(timeout):
-            while query_id in self.api.pending_callback_queries():
-                await asyncio.sleep(0.005)
+        await self.api.wait_for_callback_answer(query_id)
 
     def last_answer(self, user_id: int) -> str:
         answers = self.api.callback_answers(user_id)
         return (answers[-1].text or "") if answers else ""
 
-    async def start(self, user_id: int, name: str = "Alice", code: str | None = None) -> ChatMessage:
+    async def start(
+        self, user_id: int, name: str = "Alice", code: str | None = None
+    ) -> ChatMessage:
         """/start (with a referral code); the main menu the user then sees."""
         text = "/start" if code is None else f"/start {code}"
         return await self.say(user_id, text, expect="Choose what to do", name=name)
@@ -112,9 +110,7 @@ class BotHarness:
         )
 
     async def balance(self, telegram_id: int) -> int:
-        return await wallet.balance(
-            self.platform.deps, user_id=await self.user_id_of(telegram_id)
-        )
+        return await wallet.balance(self.platform.deps, user_id=await self.user_id_of(telegram_id))
 
     async def user_id_of(self, telegram_id: int) -> int:
         user = await queries.user_by_telegram_id(self.platform.deps, telegram_id=telegram_id)

@@ -3,11 +3,11 @@ the result, and each precise refusal; a stale button of a finished room."""
 
 from __future__ import annotations
 
-from rooms_core.money import sol
+from rooms_bot.local_api import ChatMessage
 from rooms_core.models import Side
+from rooms_core.money import sol
 from rooms_core.services import bets, settlement
 from tests.bot.conftest import ALICE, BOB
-from rooms_bot.local_api import ChatMessage
 from tests.bot.harness import BotHarness
 from tests.bot.test_start_and_rooms import make_rooms
 from tests.support import ok

@@ -64,8 +64,9 @@ async def test_an_unexpected_error_is_logged_with_a_trace_id_and_the_user_told()
 
 async def test_a_user_pressing_too_fast_is_slowed_down() -> None:
     platform = make_platform(assets=(SOL, TOKEN_ASSET))
-    async with running_bot(platform, throttle=Throttle(rate=0.5, burst=3)) as harness:
+    async with running_bot(platform, throttle=Throttle(rate=0.01, burst=3)) as harness:
         await make_rooms(harness, 1)
+        await harness.start(ALICE)
         card = await harness.say(ALICE, "/room 1", expect="State:")  # 2 of 3 taken: /start, /room
         presses = [await harness.api.press(ALICE, card, card.button("Refresh")) for _ in range(4)]
         for query in presses:
@@ -98,10 +99,11 @@ async def test_webhook_mode_serves_updates_and_checks_the_secret() -> None:
     port = free_port()
     secret = "s3cret-webhook-token-123"
     async with LocalBotApi(token=TOKEN, bot_username="rooms_test_bot") as api:
+        url = f"http://127.0.0.1:{port}/telegram/webhook"
         config = BotConfig(
             telegram_token=TOKEN,
             mode="webhook",
-            webhook_url=f"http://127.0.0.1:{port}/telegram/webhook",
+            webhook_url=url,
             webhook_secret=secret,
             webhook_host="127.0.0.1",
             webhook_port=port,
@@ -124,7 +126,7 @@ async def test_webhook_mode_serves_updates_and_checks_the_secret() -> None:
             assert menu.buttons
             async with httpx.AsyncClient() as client:
                 forged = await client.post(
-                    config.webhook_url,
+                    url,
                     json={"update_id": 999, "message": {}},
                     headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"},
                 )
@@ -159,7 +161,7 @@ async def test_a_form_started_on_one_replica_is_finished_on_another(
         menu = await first.start(ALICE)
         await first.tap(ALICE, await first.tap(ALICE, menu, "Create room"), "Coin price")
         await first.say(ALICE, "SOL")
-        keys = [k async for k in storage.redis.scan_iter("fsm:*")]
+        keys = [k async for k in storage.redis.scan_iter("fsm:*:state")]
         assert keys
         ttl = await storage.redis.ttl(keys[0])
         assert 0 < ttl <= 600

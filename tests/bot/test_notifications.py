@@ -62,7 +62,8 @@ async def test_withdrawal_sent_and_failed(harness: BotHarness) -> None:
     failed = ok(await wallet.request_withdrawal(deps, user_id=alice, destination=OUTSIDE,
                                                 amount=sol(3), idempotency_key="f"))  # fmt: skip
     ok(await wallet.record_withdrawal_sent(deps, withdrawal_id=sent.id, signature="5ignature",
-                                           blockhash="hash", last_valid_block_height=10))  # fmt: skip
+                                           blockhash="hash",
+                                           last_valid_block_height=10))  # fmt: skip
     ok(await wallet.confirm_withdrawal(deps, withdrawal_id=sent.id))
     ok(await wallet.release_withdrawal(deps, withdrawal_id=failed.id,
                                        reason="the transaction expired unsent"))  # fmt: skip

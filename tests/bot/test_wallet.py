@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from rooms_bot.local_api import ChatMessage
 from rooms_core.models import Side, WithdrawalState
 from rooms_core.money import sol
 from rooms_core.services import bets, queries
-from rooms_bot.local_api import ChatMessage
 from tests.bot.conftest import ALICE
 from tests.bot.harness import BotHarness
 from tests.bot.test_start_and_rooms import make_rooms
@@ -62,9 +62,7 @@ async def test_a_withdrawal_asks_address_amount_then_confirms(harness: BotHarnes
     assert "off the ed25519 curve" in ((await harness.say(ALICE, pda_like)).text or "")
     amount = await harness.say(ALICE, OUTSIDE)
     assert "How much SOL?" in (amount.text or "")
-    assert "The minimum withdrawal is 0.01 SOL." in (
-        (await harness.say(ALICE, "0.001")).text or ""
-    )
+    assert "The minimum withdrawal is 0.01 SOL." in ((await harness.say(ALICE, "0.001")).text or "")
     assert "you need 9 SOL and have 5 SOL" in ((await harness.say(ALICE, "9")).text or "")
     confirm = await harness.say(ALICE, "2")
     assert "2 SOL to" in (confirm.text or "")
