@@ -129,6 +129,11 @@ def multiple(value: Decimal | None) -> str:
     return t("room.multiple", value=f"{value:.2f}")
 
 
+def multiple_label(value: Decimal | None) -> str:
+    """For a button: the multiple when there is one, nothing otherwise."""
+    return "" if value is None else multiple(value)
+
+
 def side_name(side: Side) -> str:
     return side.value
 
@@ -245,11 +250,11 @@ def room_card(view: RoomView, now: datetime, *, admin: bool = False) -> Screen:
     if room.state in (RoomState.QUEUING, RoomState.OPEN) and now < room.lock_at:
         kb.row(
             _button(
-                t("room.bet_yes", multiple=multiple(view.yes_multiple)),
+                t("room.bet_yes", multiple=multiple_label(view.yes_multiple)).strip(),
                 BetSideCb(room_id=room.id, side=Side.YES).pack(),
             ),
             _button(
-                t("room.bet_no", multiple=multiple(view.no_multiple)),
+                t("room.bet_no", multiple=multiple_label(view.no_multiple)).strip(),
                 BetSideCb(room_id=room.id, side=Side.NO).pack(),
             ),
         )

@@ -22,7 +22,7 @@ from rooms_bot.screens import (
 from rooms_bot.services import BotServices
 from rooms_bot.texts import error_text, t
 from rooms_core.errors import DomainError, NotAllowed
-from rooms_core.models import PlatformControls, User
+from rooms_core.models import PlatformControls, User, WithdrawalState
 from rooms_core.money import format_sol
 from rooms_core.services import admin
 
@@ -124,7 +124,14 @@ async def on_decide(
         decided = await admin.approve_withdrawal(
             services.deps, admin_id=account.id, withdrawal_id=wid
         )
-        text = decided.map(lambda w: t("admin.approved", id=w.id, state=w.state.value.lower()))
+        needed = services.deps.settings.withdrawal_approvals_needed
+        text = decided.map(
+            lambda w: (
+                t("admin.approved", id=w.id)
+                if w.state is WithdrawalState.APPROVED
+                else t("admin.approval_recorded", id=w.id, count=len(w.approvals), needed=needed)
+            )
+        )
     else:
         decided = await admin.reject_withdrawal(
             services.deps, admin_id=account.id, withdrawal_id=wid

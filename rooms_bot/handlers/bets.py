@@ -14,7 +14,14 @@ from returns.result import Failure
 from rooms_bot.callbacks import BetAmountCb, BetCancelCb, BetConfirmCb, BetSideCb
 from rooms_bot.handlers.common import TYPED, balance_of, nonce, show
 from rooms_bot.handlers.rooms import show_room
-from rooms_bot.screens import amount_chooser, back_to_room, bet_confirmation, bet_placed
+from rooms_bot.screens import (
+    Screen,
+    amount_chooser,
+    back_to_room,
+    bet_confirmation,
+    bet_placed,
+    cancel_only,
+)
 from rooms_bot.services import BotServices
 from rooms_bot.texts import error_text, t
 from rooms_core.errors import StakeAboveMaximum, StakeBelowMinimum
@@ -81,9 +88,13 @@ async def on_amount(
     if callback_data.lamports == 0:
         await state.set_state(BetFlow.amount)
         await state.update_data(room_id=room.id, side=callback_data.side.value)
-        await show(callback, back_to_room(
-            t("bet.ask_amount", side=callback_data.side.value, id=room.id), room.id
-        ))  # fmt: skip
+        await show(
+            callback,
+            Screen(
+                t("bet.ask_amount", side=callback_data.side.value, id=room.id),
+                cancel_only(BetCancelCb(room_id=room.id).pack()),
+            ),
+        )
         return
     quote = quote_bet(
         room.yes_pool, room.no_pool, callback_data.side, callback_data.lamports, room.fee_bps

@@ -53,12 +53,15 @@ class BotHarness:
         text: str,
         *,
         expect: str | None = None,
-        name: str = "Alice",
-        username: str | None = None,
+        name: str | None = None,
     ) -> ChatMessage:
-        """Send ``text`` as the user; the bot's next message (one containing ``expect``)."""
+        """Send ``text`` as the user (named ``name`` the first time); the bot's next
+        message (one containing ``expect``)."""
         update_id = await self.api.send_message(
-            user_id, text, first_name=name, username=username or name.lower()
+            user_id,
+            text,
+            first_name=name,
+            username=None if name is None else name.lower(),
         )
         return await self.api.wait_for_message(user_id, self._containing(expect), after=update_id)
 

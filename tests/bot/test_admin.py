@@ -43,12 +43,14 @@ async def test_two_admins_approve_a_large_withdrawal_and_one_rejects_another(
     assert f"#{approved} user" in (pending.text or "")
     assert "120 SOL" in (pending.text or "")
     once = await harness.tap(ADMIN, pending, f"Approve #{approved}")
-    assert "approval recorded (pending_approval)" in harness.last_answer(ADMIN)
+    assert f"Withdrawal #{approved}: your approval is recorded (1 of 2)." == harness.last_answer(
+        ADMIN
+    )
 
     other = await harness.tap(ADMIN2, await harness.say(ADMIN2, "/admin", expect="Admin"),
                               "Withdrawals to approve")  # fmt: skip
     await harness.tap(ADMIN2, other, f"Approve #{approved}")
-    assert "approval recorded (approved)" in harness.last_answer(ADMIN2)
+    assert f"Withdrawal #{approved} approved: it will be sent." == harness.last_answer(ADMIN2)
     await harness.tap(ADMIN2, other, f"Reject #{rejected}")
     assert "rejected; the amount went back" in harness.last_answer(ADMIN2)
     assert once.text
