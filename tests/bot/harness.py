@@ -89,7 +89,7 @@ class BotHarness:
         return (answers[-1].text or "") if answers else ""
 
     async def start(
-        self, user_id: int, name: str = "Alice", code: str | None = None
+        self, user_id: int, name: str | None = None, code: str | None = None
     ) -> ChatMessage:
         """/start (with a referral code); the main menu the user then sees."""
         text = "/start" if code is None else f"/start {code}"
