@@ -143,3 +143,17 @@ async def test_a_stale_button_of_a_settled_room_shows_the_room_as_it_is(
     assert "State: settled" in (shown.text or "")
     assert "Result: YES" in (shown.text or "")
     assert not any("Bet" in b.text for row in shown.buttons for b in row)
+
+
+async def test_cancel_leaves_a_typed_amount(harness: BotHarness) -> None:
+    await make_rooms(harness, 1)
+    await harness.start(ALICE)
+    await harness.fund(ALICE, sol(10))
+    chooser = await harness.tap(ALICE, await open_card(harness, ALICE), "Bet YES")
+    await harness.tap(ALICE, chooser, "Other amount")
+    cancelled = await harness.say(ALICE, "/cancel", expect="Cancelled")
+    assert cancelled.text == "Cancelled."
+    leftover = await harness.say(ALICE, "0.5", expect="I did not understand")
+    assert leftover.text
+    assert harness.platform.store.bets == {}
+    assert await harness.balance(ALICE) == sol(10)
