@@ -9,6 +9,7 @@ docs/bot.md); the token is never printed.
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -19,6 +20,8 @@ from typing import TYPE_CHECKING, Annotated
 import anyio
 import typer
 
+from rooms_cli.db import DatabaseUrl
+from rooms_cli.wallets import RpcUrls
 from rooms_cli.worker import choose_feeds
 
 if TYPE_CHECKING:
@@ -31,14 +34,7 @@ log = logging.getLogger("rooms.bot")
 
 
 def bot(
-    database_url: Annotated[
-        str | None,
-        typer.Option(
-            envvar="ROOMS_DATABASE_URL",
-            help="PostgreSQL URL. Without it the bot keeps everything in memory (development).",
-            show_default=False,
-        ),
-    ] = None,
+    database_url: DatabaseUrl = None,
     feeds: Annotated[
         str,
         typer.Option(help="Price feeds: comma-separated names, 'all' or 'none'."),
@@ -50,18 +46,11 @@ def bot(
             "process. Turn it off when `rooms worker` processes do that work."
         ),
     ] = True,
-    rpc_url: Annotated[
-        str | None,
-        typer.Option(
-            envvar="ROOMS_SOLANA_RPC_URLS",
-            help="Solana RPC endpoint(s): custody (deposits, sweeps, withdrawals) in the "
-            "engine and the admins' solvency report. PostgreSQL only.",
-            show_default=False,
-        ),
-    ] = None,
+    rpc_url: RpcUrls = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
 ) -> None:
-    """Run the Telegram bot until SIGTERM or Ctrl-C. Needs ROOMS_TELEGRAM_TOKEN; polling
+    """Run the Telegram bot until SIGTERM or Ctrl-C. Needs ROOMS_TELEGRAM_TOKEN. Storage is
+    PostgreSQL with a database URL, else in memory (development: nothing is kept). Polling
     by default, webhook with ROOMS_BOT_MODE=webhook, ROOMS_WEBHOOK_URL and
     ROOMS_WEBHOOK_SECRET; Redis FSM storage with ROOMS_REDIS_URL (several replicas)."""
     from pydantic import ValidationError
@@ -82,6 +71,7 @@ def bot(
             message = problem["msg"].removeprefix("Value error, ")
             typer.echo(f"error: {name}: {message}" if where else f"error: {message}", err=True)
         raise typer.Exit(2) from None
+    database_url = database_url or os.environ.get("ROOMS_DATABASE_URL") or None
     if rpc_url and not database_url:
         typer.echo(
             "error: custody (--rpc-url) needs PostgreSQL: real money is never kept in memory",

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import anyio
+import typer
 from returns.result import Success
 
 from rooms_core.ports.signer import Signer
@@ -19,6 +20,18 @@ if TYPE_CHECKING:
     from rooms_adapters.postgres.store import PostgresStore
 
 HOT_WALLET_OWNER = "platform:hot"
+
+RpcUrls = Annotated[
+    str | None,
+    typer.Option(
+        "--rpc-url",
+        envvar="ROOMS_SOLANA_RPC_URLS",
+        help="Solana RPC endpoint(s), comma-separated (failover in that order). With it, "
+        "the engine credits deposits, sweeps them and pays withdrawals (PostgreSQL only); "
+        "the signer's settings (ROOMS_MASTER_KEY(_FILE) or ROOMS_TURNKEY_*) must be set.",
+        show_default=False,
+    ),
+]
 
 Closers = list[Callable[[], Awaitable[None]]]
 

@@ -10,7 +10,7 @@ import anyio
 import typer
 
 from rooms_cli.db import DatabaseUrl, database_settings, redacted
-from rooms_cli.wallets import WalletsNotReady, open_custody
+from rooms_cli.wallets import RpcUrls, WalletsNotReady, open_custody
 from rooms_core.services.workers import EngineSettings
 
 if TYPE_CHECKING:
@@ -48,16 +48,7 @@ def worker(
             envvar="ROOMS_TELEGRAM_API", help="The Bot API server (a local one, if you run it)."
         ),
     ] = "https://api.telegram.org",
-    rpc_url: Annotated[
-        str | None,
-        typer.Option(
-            envvar="ROOMS_SOLANA_RPC_URLS",
-            help="Solana RPC endpoint(s), comma-separated (failover in that order). With "
-            "it, the worker credits deposits, sweeps them and pays withdrawals; the master "
-            "key (ROOMS_MASTER_KEY or ROOMS_MASTER_KEY_FILE) must be set.",
-            show_default=False,
-        ),
-    ] = None,
+    rpc_url: RpcUrls = None,
     custody_every: Annotated[
         float, typer.Option(help="Seconds between two custody rounds.", min=0.1)
     ] = 10.0,
