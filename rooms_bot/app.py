@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import Any
 
 import structlog
 from aiogram import Bot, Dispatcher, Router
@@ -74,6 +75,27 @@ class WaitOutFloodControl(BaseRequestMiddleware):
         raise AssertionError("unreachable")  # pragma: no cover
 
 
+_RESPONSE_MODELS: dict[Any, Any] = {}
+
+
+class KeepResponseModels(BaseRequestMiddleware):
+    """aiogram reads every answer with the generic model ``Response[T]``; pydantic caches
+    parametrised generics only weakly, so under load they are collected and rebuilt at
+    about 10 ms each (measured: a third of the bot's time in benchmarks/bot.py). Keeping one
+    strong reference per answer type makes the cache hold."""
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        returning = method.__returning__
+        if returning not in _RESPONSE_MODELS:
+            _RESPONSE_MODELS[returning] = Response[returning]  # type: ignore[valid-type]
+        return await make_request(bot, method)
+
+
 def create_bot(token: str, api_base: str | None = None) -> Bot:
     """A bot on Telegram's Bot API, or on another server with that API (a local one)."""
     session = (
@@ -81,6 +103,7 @@ def create_bot(token: str, api_base: str | None = None) -> Bot:
         if api_base
         else AiohttpSession()
     )
+    session.middleware(KeepResponseModels())
     session.middleware(WaitOutFloodControl())
     return Bot(
         token,
