@@ -42,7 +42,7 @@ from aiogram.types import (
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
-from rooms_bot.local_api import Button, ChatMessage, LocalBotApi, Upload
+from rooms_bot.local_api import Button, ChatMessage, LocalBotApi, Upload, formatting
 
 TOKEN = "123456:TEST-TOKEN"
 ALICE = 1001
@@ -888,6 +888,38 @@ async def test_set_webhook_can_drop_pending_updates(bot: Bot, api: LocalBotApi) 
     assert await bot.get_updates() == []
 
 
+async def closed_hook(request: web.Request) -> web.StreamResponse:
+    raise AssertionError("nothing should reach this hook")
+
+
+async def test_an_unreachable_webhook_keeps_the_updates_for_later(
+    bot: Bot, api: LocalBotApi
+) -> None:
+    async with webhook_app(closed_hook) as url:
+        pass  # the port is closed again: nothing listens there now
+    assert await bot.set_webhook(url)
+    await api.send_message(ALICE, "are you there?")
+    for _ in range(100):
+        info = await bot.get_webhook_info()
+        if info.last_error_message:
+            break
+        await asyncio.sleep(0.02)
+    assert info.last_error_message == "Connection refused"
+    assert info.pending_update_count == 1
+    assert await bot.delete_webhook()
+    assert [u.message.text for u in await bot.get_updates() if u.message] == ["are you there?"]
+
+
+async def test_stopping_the_server_ends_a_waiting_long_poll() -> None:
+    api = LocalBotApi(token=TOKEN)
+    await api.start()
+    poll = asyncio.create_task(raw(api, "getUpdates", query={"timeout": "30"}))
+    await eventually(lambda: api.calls("getUpdates"))
+    await asyncio.wait_for(api.stop(), timeout=5)
+    status, body = await asyncio.wait_for(poll, timeout=5)
+    assert (status, body["result"]) == (200, [])  # answered at once, empty
+
+
 # ---------------------------------------------------------------------- throughput
 
 
@@ -904,6 +936,30 @@ async def test_a_thousand_concurrent_users_each_get_exactly_one_reply(
     assert [r.text for r in replies] == [f"echo: hi from {u}" for u in users]
     assert all(len(api.messages(u)) == 1 for u in users)
     assert len(api.calls("sendMessage")) == 1000
+
+
+async def test_a_thousand_users_press_buttons_at_once(bot: Bot, api: LocalBotApi) -> None:
+    users = range(20_000, 21_000)
+    async with polling(api, echo_dispatcher(), bot):
+        await asyncio.gather(*(api.send_message(u, "/start") for u in users))
+        welcomes = await asyncio.gather(*(api.wait_for_message(u, timeout=60) for u in users))
+        queries = await asyncio.gather(
+            *(
+                api.press(u, w, w.callback_data_of("Count"))
+                for u, w in zip(users, welcomes, strict=True)
+            )
+        )
+        edits = await asyncio.gather(*(api.wait_for_message(u, timeout=60) for u in users))
+        answers = await asyncio.gather(
+            *(api.wait_for_callback_answer(q, timeout=60) for q in queries)
+        )
+        await api.wait_until_delivered(timeout=30)
+    assert len(set(queries)) == 1000
+    assert all((e.text, e.edits) == ("Counted once", 1) for e in edits)
+    assert [a.query_id for a in answers] == queries
+    assert api.pending_callback_queries() == set()
+    assert all(len(api.messages(u)) == 1 for u in users)
+    assert len(api.calls("editMessageText")) == len(api.calls("answerCallbackQuery")) == 1000
 
 
 # ---------------------------------------------------------------------- the chat page
@@ -985,6 +1041,34 @@ def test_the_page_assets_are_package_data() -> None:
         assert (static / name).is_file(), name
     script = (static / "chat.js").read_text()
     assert "innerHTML" not in script  # bot text is rendered through text nodes only
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "<b>bold <i>and italic</i></b> plain <code>x &lt; y</code>",
+        '😀 <a href="https://x.org/a?b=1&amp;c=2">link</a> <tg-spoiler>s</tg-spoiler>',
+        '<pre><code class="language-py">a = "1"</code></pre><blockquote expandable>q</blockquote>',
+    ],
+)
+def test_html_round_trips_through_entities(text: str) -> None:
+    parsed = formatting.parse_html(text)
+    assert formatting.parse_html(formatting.entities_to_html(*parsed)) == parsed
+
+
+def test_offsets_are_utf16_and_follow_trimming() -> None:
+    text, entities = formatting.trim(*formatting.parse_html("  😀 <b>x</b>\n"))
+    assert (text, entities) == ("😀 x", [{"type": "bold", "offset": 3, "length": 1}])
+    assert formatting.parse_markdown_v2(">quoted\n>lines\nafter") == (
+        "quoted\nlines\nafter",
+        [{"type": "blockquote", "offset": 0, "length": 12}],
+    )
+    found = formatting.add_auto_entities("see https://x.org/a. or /rooms@rooms_bot, @alice_b", [])
+    assert [(e["type"], e["offset"], e["length"]) for e in found] == [
+        ("url", 4, 15),
+        ("bot_command", 24, 16),
+        ("mention", 42, 8),
+    ]
 
 
 def test_chat_message_button_lookup() -> None:
