@@ -729,6 +729,9 @@ async def test_send_photo_keeps_the_uploaded_bytes(bot: Bot, api: LocalBotApi) -
             "image/png",
             picture,
         )
+    await bot.send_photo(ALICE, "https://example.org/chart.jpg")  # by URL: not downloaded here
+    by_url = api.messages(ALICE)[-1]
+    assert (by_url.photo, by_url.photo_url) == (None, "https://example.org/chart.jpg")
     with pytest.raises(TelegramBadRequest, match="IMAGE_PROCESS_FAILED"):
         await bot.send_photo(ALICE, BufferedInputFile(b"not a picture", "x.png"))
     with pytest.raises(TelegramBadRequest, match="wrong file identifier/HTTP URL specified"):
@@ -879,6 +882,30 @@ async def test_webhook_delivery_is_retried_and_in_order_per_chat(
     assert [text for chat, text in seen if chat == ALICE] == [f"a{n}" for n in range(5)]
     assert [text for chat, text in seen if chat == BOB] == [f"b{n}" for n in range(5)]
     assert len(seen) == 10
+
+
+async def test_a_new_webhook_takes_over_what_the_old_one_refused(
+    bot: Bot, api: LocalBotApi
+) -> None:
+    seen: list[str] = []
+
+    async def refuse(request: web.Request) -> web.StreamResponse:
+        return web.Response(status=502)
+
+    async def accept(request: web.Request) -> web.StreamResponse:
+        seen.append((await request.json())["message"]["text"])
+        return web.json_response({})
+
+    async with webhook_app(refuse) as broken, webhook_app(accept) as working:
+        assert await bot.set_webhook(broken)
+        for n in range(3):
+            await api.send_message(ALICE, f"m{n}")
+        await eventually(lambda: api.webhook_url == broken and api.pending_update_count == 3)
+        await asyncio.sleep(0.1)  # a few refused attempts
+        assert await bot.set_webhook(working)
+        await api.send_message(ALICE, "m3")
+        await api.wait_until_delivered()
+    assert seen == ["m0", "m1", "m2", "m3"]
 
 
 async def test_set_webhook_can_drop_pending_updates(bot: Bot, api: LocalBotApi) -> None:
@@ -1069,6 +1096,7 @@ def test_offsets_are_utf16_and_follow_trimming() -> None:
         ("bot_command", 24, 16),
         ("mention", 42, 8),
     ]
+    assert formatting.add_auto_entities("a <b>tag</b> is no /command>", []) == []
 
 
 def test_chat_message_button_lookup() -> None:
