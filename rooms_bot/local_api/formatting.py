@@ -650,7 +650,7 @@ def trim(text: str, entities: list[Entity]) -> tuple[str, list[Entity]]:
 
 _AUTO = re.compile(
     r"(?P<url>\bhttps?://[^\s<>\"']+)"
-    r"|(?<![\w@/])(?P<bot_command>/[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9_]{3,32})?)(?![\w/])"
+    r"|(?<![\w@/<>])(?P<bot_command>/[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9_]{3,32})?)(?![\w/<>])"
     r"|(?<![\w@])(?P<mention>@[A-Za-z][A-Za-z0-9_]{3,31})(?!\w)"
     r"|(?<![\w#])(?P<hashtag>#[^\W\d_][\w]{0,255})"
 )

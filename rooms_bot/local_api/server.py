@@ -386,6 +386,11 @@ class LocalBotApi:
         self._closing = True
         if self._poller is not None and not self._poller.done():
             self._poller.set_result("closing")
+        for chat in self._chats.values():  # page feeds answer now instead of at their timeout
+            for waiter in chat.waiters:
+                if not waiter.done():
+                    waiter.set_result(None)
+            chat.waiters.clear()
         await self._stop_webhook_workers()
         if self._runner is not None:
             await self._runner.cleanup()
@@ -640,10 +645,11 @@ class LocalBotApi:
             raise bad_request("invalid max_connections specified")
         if params.get("allowed_updates") is not None:
             self._set_allowed(params["allowed_updates"])
+        already = self._webhook is not None and self._webhook.url == url
+        self._webhook = None  # nothing is routed to the old hook while its workers stop
         await self._stop_webhook_workers()
         if drop:
             self._drop_pending()
-        already = self._webhook is not None and self._webhook.url == url
         self._webhook = _Webhook(url, secret, max_connections, asyncio.Semaphore(max_connections))
         if self._poller is not None and not self._poller.done():
             self._poller.set_result("webhook")
@@ -728,6 +734,11 @@ class LocalBotApi:
                 del self._hook_workers[chat_id]
                 if not queue:
                     self._hook_queues.pop(chat_id, None)
+                elif self._webhook is not None and self._webhook is not hook and not self._closing:
+                    # the webhook changed under this worker: its successor takes the queue
+                    self._hook_workers[chat_id] = asyncio.get_running_loop().create_task(
+                        self._deliver_chat(self._webhook, chat_id)
+                    )
 
     async def _post_update(self, hook: _Webhook, update: _Update) -> bool:
         assert self._session is not None
