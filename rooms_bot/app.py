@@ -118,10 +118,12 @@ def build_dispatcher(
     storage: BaseStorage | None = None,
     events_isolation: BaseEventIsolation | None = None,
     throttle: Throttle | None = None,
+    extra_routers: Sequence[Router] = (),
 ) -> Dispatcher:
     """The dispatcher with every router. ``storage`` keeps the forms' state (memory by
     default, Redis for several replicas); ``events_isolation`` handles one user's updates
-    one at a time (so a double press cannot run a step twice)."""
+    one at a time (so a double press cannot run a step twice). ``extra_routers`` (a
+    deployment's own commands, e.g. the demo's faucet) come before the catch-all."""
     dp = Dispatcher(
         storage=storage or MemoryStorage(),
         events_isolation=events_isolation or SimpleEventIsolation(),
@@ -144,9 +146,10 @@ def build_dispatcher(
                 wallet.router,
                 account.router,
                 admin.router,
-                start.fallback,  # last: anything no one else took
             )
-        )
+        ),
+        *extra_routers,
+        _fresh(start.fallback),  # last: anything no one else took
     )
     return dp
 

@@ -56,8 +56,6 @@ from rooms_core.services.queries import BetView, HistoryLine, RoomPage, RoomView
 from rooms_core.services.users import ReferralStats
 from rooms_core.settings import RoomsSettings
 
-DURATION_PRESETS = (15, 30, 60, 120, 240)  # minutes
-
 
 @dataclass(frozen=True, slots=True)
 class Screen:
@@ -373,9 +371,9 @@ def create_comparator(asset: Asset) -> Screen:
     return Screen(t("create.ask_comparator", asset=asset_label(asset)), kb.as_markup())
 
 
-def create_duration() -> Screen:
+def create_duration(presets: Sequence[int]) -> Screen:
     kb = InlineKeyboardBuilder()
-    for minutes in DURATION_PRESETS:
+    for minutes in presets:
         label = f"{minutes}m" if minutes < 60 else f"{minutes // 60}h"
         kb.button(text=label, callback_data=CreateDurationCb(minutes=minutes).pack())
     kb.adjust(5)

@@ -14,6 +14,7 @@ from rooms_core.services.custody import Custody
 from rooms_core.services.deps import Deps
 
 DEFAULT_STAKE_PRESETS = (sol("0.1"), sol("0.5"), sol(1), sol(5))
+DEFAULT_DURATION_PRESETS = (15, 30, 60, 120, 240)
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,4 +25,5 @@ class BotServices:
     bot_username: str = "rooms_bot"  # for referral links (read from getMe at start)
     mini_app_url: str | None = None  # the web API's Mini App page, if one is deployed
     stake_presets: tuple[int, ...] = DEFAULT_STAKE_PRESETS
+    duration_presets: tuple[int, ...] = DEFAULT_DURATION_PRESETS  # minutes, in Create room
     rooms_per_page: int = 5

@@ -9,6 +9,7 @@ import typer
 from rooms_cli.audit import audit
 from rooms_cli.bot import bot
 from rooms_cli.db import db
+from rooms_cli.demo import demo
 from rooms_cli.sim import sim
 from rooms_cli.worker import worker
 
@@ -29,6 +30,7 @@ def _register_commands(app: typer.Typer) -> None:
     app.add_typer(audit, name="audit")
     app.command(name="worker")(worker)
     app.command(name="bot")(bot)
+    app.command(name="demo")(demo)
 
 
 _register_commands(app)

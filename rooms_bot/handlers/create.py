@@ -169,7 +169,7 @@ async def on_comparator(
 
 
 @router.message(CreateRoom.target, TYPED)
-async def on_target(message: Message, state: FSMContext) -> None:
+async def on_target(message: Message, state: FSMContext, services: BotServices) -> None:
     asset = _asset(await state.get_data())
     value = parse_target(message.text or "")
     if value is None:
@@ -182,7 +182,7 @@ async def on_target(message: Message, state: FSMContext) -> None:
         return
     await state.update_data(target=str(checked.unwrap()))
     await state.set_state(CreateRoom.duration)
-    await show(message, create_duration())
+    await show(message, create_duration(services.duration_presets))
 
 
 async def _review(
@@ -193,7 +193,7 @@ async def _review(
     checked = rooms.check_settle_at(settle_at, now, services.deps.settings)
     if isinstance(checked, Failure):
         await state.set_state(CreateRoom.duration)
-        await show(event, _again(checked.failure(), create_duration()))
+        await show(event, _again(checked.failure(), create_duration(services.duration_presets)))
         return
     await state.update_data(minutes=minutes, nonce=nonce(services))
     await state.set_state(CreateRoom.review)
@@ -292,7 +292,7 @@ async def on_confirm(
         step = _STEP_OF_ERROR.get(type(error), CreateRoom.review)
         await state.set_state(step)
         again = {
-            CreateRoom.duration: create_duration(),
+            CreateRoom.duration: create_duration(services.duration_presets),
             CreateRoom.asset: _ask_asset(bool(data["token"])),
             CreateRoom.title: _ask_title(services.deps.settings),
         }.get(step, _review_screen(data, services, now))
