@@ -49,12 +49,9 @@ class Chat:
     def __init__(self, page: Page) -> None:
         self.page = page
 
-    def bot_says(self, text: str) -> object:
-        return self.page.locator(".row.in .text", has_text=text).last
-
-    async def wait_for(self, text: str, timeout: float = 30_000) -> None:
+    async def wait_for(self, text: str, *, seconds: float = 30) -> None:
         await expect(self.page.locator(".row.in .text", has_text=text).last).to_be_visible(
-            timeout=timeout
+            timeout=seconds * 1000
         )
 
     async def send(self, text: str) -> None:
@@ -107,7 +104,7 @@ async def test_deposit_create_bet_settle_withdraw_in_the_browser(
     await chat.wait_for("Confirm your bet")
     await chat.click("Confirm 1 SOL on YES")
     await chat.wait_for("Bet placed")
-    await chat.wait_for("You won in room", timeout=60_000)  # the crowd took NO; SOL ≥ 100
+    await chat.wait_for("You won in room", seconds=60)  # the crowd took NO; SOL ≥ 100
     await chat.shot("3-won")
 
     await chat.send("/wallet")
@@ -118,7 +115,7 @@ async def test_deposit_create_bet_settle_withdraw_in_the_browser(
     await chat.send("1")
     await chat.click("Withdraw 1 SOL")
     await chat.wait_for("requested")
-    await chat.wait_for("Withdrawal of 1 SOL sent", timeout=60_000)
+    await chat.wait_for("Withdrawal of 1 SOL sent", seconds=60)
     await chat.shot("4-withdrawn")
 
     assert (await demo.chain.balance(demo.outside_address)).unwrap() == 10**9
