@@ -3,6 +3,8 @@
 A unit of work takes the store's lock for its whole life, stages every write, and applies
 the staged writes to the store only at ``commit``; leaving without commit discards them.
 Objects cross the boundary as copies, so nothing leaks out of an uncommitted transaction.
+(Copies are made by :func:`_clone`, a shallow copy like pydantic's ``model_copy()`` without
+its generic machinery: the simulator makes a million of them a run.)
 """
 
 from __future__ import annotations
@@ -11,8 +13,10 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 from types import TracebackType
-from typing import Self
+from typing import Self, TypeVar
 
+from pydantic import BaseModel
+from pydantic_core import PydanticUndefined
 from returns.result import Failure, Result, Success
 
 from rooms_adapters.memory.store import InMemoryStore, RewardRow
@@ -35,6 +39,31 @@ from rooms_core.room import TERMINAL_STATES, Room, RoomState
 _PENDING_WITHDRAWAL_STATES = frozenset(
     {WithdrawalState.PENDING_APPROVAL, WithdrawalState.APPROVED, WithdrawalState.SENT}
 )
+
+_M = TypeVar("_M", bound=BaseModel)
+_new = object.__new__
+_set = object.__setattr__
+
+
+def _clone(model: _M) -> _M:
+    """A shallow copy of a pydantic model, as ``model.model_copy()`` makes one: the field
+    values, the set of fields set, extra fields and private attributes (without undefined
+    ones), each in a container of its own, so changing the copy never changes the original.
+    """
+    copy = _new(type(model))
+    _set(copy, "__dict__", model.__dict__.copy())
+    _set(copy, "__pydantic_fields_set__", model.__pydantic_fields_set__.copy())
+    extra = model.__pydantic_extra__
+    _set(copy, "__pydantic_extra__", None if extra is None else extra.copy())
+    private = model.__pydantic_private__
+    _set(
+        copy,
+        "__pydantic_private__",
+        None
+        if private is None
+        else {k: v for k, v in private.items() if v is not PydanticUndefined},
+    )
+    return copy
 
 
 class _Repo:
@@ -59,7 +88,7 @@ class InMemoryUserRepository(_Repo):
         if user_id is None:
             return None
         user = self._lookup(user_id)
-        return None if user is None else user.model_copy()
+        return None if user is None else _clone(user)
 
     async def add(self, user: User) -> None:
         for index, value in (
@@ -69,7 +98,7 @@ class InMemoryUserRepository(_Repo):
         ):
             if value is not None and value in index:
                 raise ValueError(f"duplicate user key {value!r}")
-        self._u.staged_users[user.id] = user.model_copy()
+        self._u.staged_users[user.id] = _clone(user)
         self._u.new_users.append(user.id)
 
     async def get(self, user_id: int) -> User | None:
@@ -81,7 +110,7 @@ class InMemoryUserRepository(_Repo):
     def _find(self, attr: str, value: object) -> User | None:
         for user in self._u.staged_users.values():
             if getattr(user, attr) == value:
-                return user.model_copy()
+                return _clone(user)
         return None
 
     async def get_by_telegram_id(self, telegram_id: int) -> User | None:
@@ -97,7 +126,7 @@ class InMemoryUserRepository(_Repo):
         return found or self._copy(self._s.user_by_address.get(address))
 
     async def update(self, user: User) -> None:
-        self._u.staged_users[user.id] = user.model_copy()
+        self._u.staged_users[user.id] = _clone(user)
 
     async def with_deposit_address(self, after_id: int, limit: int) -> list[User]:
         merged = {**self._s.users, **self._u.staged_users}
@@ -105,7 +134,7 @@ class InMemoryUserRepository(_Repo):
             (u for u in merged.values() if u.id > after_id and u.deposit_address is not None),
             key=lambda u: u.id,
         )
-        return [u.model_copy() for u in found[:limit]]
+        return [_clone(u) for u in found[:limit]]
 
     def _children(self, user_id: int) -> list[int]:
         children = list(self._s.referred.get(user_id, ()))
@@ -143,18 +172,18 @@ class InMemoryRoomRepository(_Repo):
     async def add(self, room: Room) -> None:
         if room.id in self._s.rooms:
             raise ValueError(f"duplicate room {room.id}")
-        self._u.staged_rooms[room.id] = room.model_copy()
+        self._u.staged_rooms[room.id] = _clone(room)
 
     async def get(self, room_id: int) -> Room | None:
         room = self._u.staged_rooms.get(room_id) or self._s.rooms.get(room_id)
-        return None if room is None else room.model_copy()
+        return None if room is None else _clone(room)
 
     async def get_for_update(self, room_id: int) -> Result[Room | None, SettlementInProgress]:
         # The unit of work already holds the store's lock: nobody else can hold this room.
         return Success(await self.get(room_id))
 
     async def update(self, room: Room) -> None:
-        self._u.staged_rooms[room.id] = room.model_copy()
+        self._u.staged_rooms[room.id] = _clone(room)
 
     def _merged(self) -> dict[int, Room]:
         if not self._u.staged_rooms:
@@ -167,7 +196,7 @@ class InMemoryRoomRepository(_Repo):
         wanted = set(states)
         matching = [r for r in self._merged().values() if r.state in wanted]
         matching.sort(key=lambda r: r.id)
-        return [r.model_copy() for r in matching[offset : offset + limit]]
+        return [_clone(r) for r in matching[offset : offset + limit]]
 
     async def due(self, now: datetime, limit: int) -> list[Room]:
         due: list[Room] = []
@@ -181,7 +210,7 @@ class InMemoryRoomRepository(_Repo):
             ):
                 due.append(room)
         due.sort(key=lambda r: r.id)
-        return [r.model_copy() for r in due[:limit]]
+        return [_clone(r) for r in due[:limit]]
 
 
 class InMemoryBetRepository(_Repo):
@@ -195,7 +224,7 @@ class InMemoryBetRepository(_Repo):
         if key in self._s.bet_by_user_room or key in self._u.new_bet_keys:
             return Failure(AlreadyBet(bet.room_id, bet.user_id))
         self._u.new_bet_keys.add(key)
-        self._u.staged_bets[bet.id] = bet.model_copy()
+        self._u.staged_bets[bet.id] = _clone(bet)
         self._u.new_bets.append(bet.id)
         return Success(None)
 
@@ -204,7 +233,7 @@ class InMemoryBetRepository(_Repo):
 
     async def get(self, bet_id: int) -> Bet | None:
         bet = self._lookup(bet_id)
-        return None if bet is None else bet.model_copy()
+        return None if bet is None else _clone(bet)
 
     async def placement_view(
         self, user_id: int, room_id: int, request_key: str
@@ -222,7 +251,7 @@ class InMemoryBetRepository(_Repo):
         if bet_id is None:
             for staged in self._u.staged_bets.values():
                 if staged.user_id == user_id and staged.room_id == room_id:
-                    return staged.model_copy()
+                    return _clone(staged)
             return None
         return await self.get(bet_id)
 
@@ -235,16 +264,16 @@ class InMemoryBetRepository(_Repo):
 
     async def list_for_room(self, room_id: int) -> list[Bet]:
         ids = self._ids_for(self._s.bets_by_room, room_id, "room_id")
-        return [b.model_copy() for bid in sorted(ids) if (b := self._lookup(bid)) is not None]
+        return [_clone(b) for bid in sorted(ids) if (b := self._lookup(bid)) is not None]
 
     async def list_for_user(self, user_id: int, limit: int = 50) -> list[Bet]:
         ids = self._ids_for(self._s.bets_by_user, user_id, "user_id")
         newest = sorted(ids, reverse=True)[:limit]
-        return [b.model_copy() for bid in newest if (b := self._lookup(bid)) is not None]
+        return [_clone(b) for bid in newest if (b := self._lookup(bid)) is not None]
 
     async def update_many(self, bets: Sequence[Bet]) -> None:
         for bet in bets:
-            self._u.staged_bets[bet.id] = bet.model_copy()
+            self._u.staged_bets[bet.id] = _clone(bet)
 
 
 class InMemoryLedgerRepository(_Repo):
@@ -411,14 +440,14 @@ class InMemoryWithdrawalRepository(_Repo):
     async def add(self, withdrawal: Withdrawal) -> None:
         if withdrawal.id in self._s.withdrawals:
             raise ValueError(f"duplicate withdrawal {withdrawal.id}")
-        self._u.staged_withdrawals[withdrawal.id] = withdrawal.model_copy()
+        self._u.staged_withdrawals[withdrawal.id] = _clone(withdrawal)
 
     async def get(self, withdrawal_id: int) -> Withdrawal | None:
         w = self._u.staged_withdrawals.get(withdrawal_id) or self._s.withdrawals.get(withdrawal_id)
-        return None if w is None else w.model_copy()
+        return None if w is None else _clone(w)
 
     async def update(self, withdrawal: Withdrawal) -> None:
-        self._u.staged_withdrawals[withdrawal.id] = withdrawal.model_copy()
+        self._u.staged_withdrawals[withdrawal.id] = _clone(withdrawal)
 
     async def list_by_state(
         self, states: Sequence[WithdrawalState], limit: int
@@ -426,7 +455,7 @@ class InMemoryWithdrawalRepository(_Repo):
         wanted = set(states)
         merged = {**self._s.withdrawals, **self._u.staged_withdrawals}
         found = sorted((w for w in merged.values() if w.state in wanted), key=lambda w: w.id)
-        return [w.model_copy() for w in found[:limit]]
+        return [_clone(w) for w in found[:limit]]
 
     async def pending_total(self) -> int:
         merged = {**self._s.withdrawals, **self._u.staged_withdrawals}
