@@ -8,6 +8,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from json.encoder import encode_basestring_ascii
 
 from returns.result import Failure, Result, Success
 
@@ -28,6 +29,63 @@ class AuditChainBroken(DomainError):
         return f"audit chain broken at record {self.seq}: {self.reason}"
 
 
+_last_iso: tuple[datetime, str] | None = None
+
+
+def _isoformat(at: datetime) -> str:
+    """``at.isoformat()``, remembered for the last moment: the records of one commit, and
+    a chain being verified, share their timestamps."""
+    global _last_iso
+    last = _last_iso
+    if last is not None and last[0] is at:
+        return last[1]
+    text = at.isoformat()
+    _last_iso = (at, text)
+    return text
+
+
+def canonical_body(
+    seq: int,
+    at: datetime,
+    actor: str,
+    action: str,
+    details: dict[str, str | int | None],
+    prev_hash: str,
+) -> str:
+    """The canonical JSON text that a record's hash is taken over: ``[seq, at, actor,
+    action, details, prev_hash]`` with sorted keys, no spaces and ASCII only.
+
+    Records are written by the hundred thousand, so the common shape (string keys; str,
+    str enum, int or None values) is written directly, character for character as the JSON
+    encoder writes it; anything else goes through the encoder itself."""
+    iso = _isoformat(at)
+    try:
+        keys = sorted(details) if type(seq) is int else None
+    except TypeError:  # keys of mixed types: the encoder raises its own error for them
+        keys = None
+    if keys is not None:
+        quote = encode_basestring_ascii
+        parts = []
+        for key in keys:
+            value = details[key]
+            if type(key) is not str:
+                break
+            if isinstance(value, str):
+                parts.append(f"{quote(key)}:{quote(value)}")
+            elif value is None:
+                parts.append(f"{quote(key)}:null")
+            elif type(value) is int:
+                parts.append(f"{quote(key)}:{int.__repr__(value)}")
+            else:
+                break
+        else:
+            return (
+                f"[{int.__repr__(seq)},{quote(iso)},{quote(actor)},{quote(action)},"
+                f"{{{','.join(parts)}}},{quote(prev_hash)}]"
+            )
+    return _CANONICAL.encode([seq, iso, actor, action, details, prev_hash])
+
+
 def record_hash(
     seq: int,
     at: datetime,
@@ -37,7 +95,7 @@ def record_hash(
     prev_hash: str,
 ) -> str:
     """SHA-256 over a canonical JSON form of the record and the previous hash."""
-    body = _CANONICAL.encode([seq, at.isoformat(), actor, action, details, prev_hash])
+    body = canonical_body(seq, at, actor, action, details, prev_hash)
     return hashlib.sha256(body.encode()).hexdigest()
 
 
