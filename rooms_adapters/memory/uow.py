@@ -66,12 +66,44 @@ def _clone(model: _M) -> _M:
     return copy
 
 
+class _Staged:
+    """What one unit of work has written and not committed yet. Its repositories share
+    it instead of pointing back at the unit of work, so a finished unit of work is freed
+    at once by reference counting instead of waiting, as a cycle, for the collector."""
+
+    def __init__(self, store: InMemoryStore) -> None:
+        self.store = store
+        self.reset()
+
+    def reset(self) -> None:
+        self.staged_users: dict[int, User] = {}
+        self.new_users: list[int] = []
+        self.staged_rooms: dict[int, Room] = {}
+        self.staged_bets: dict[int, Bet] = {}
+        self.new_bets: list[int] = []
+        self.new_bet_keys: set[tuple[int, int]] = set()
+        self.staged_entries: list[JournalEntry] = []
+        self.staged_entry_accounts: list[tuple[str, ...]] = []
+        self.staged_entry_keys: set[str] = set()
+        self.staged_deltas: dict[str, int] = {}
+        self.staged_rewards: list[RewardRow] = []
+        self.staged_outbox_new: list[OutboxMessage] = []
+        self.staged_outbox_keys: set[str] = set()
+        self.staged_outbox_updates: dict[int, tuple[str, datetime, str | None]] = {}
+        self.staged_audit: list[tuple[str, str, dict[str, str | int | None]]] = []
+        self.staged_idempotency: dict[str, str] = {}
+        self.staged_deposits: dict[tuple[str, str, int], Deposit] = {}
+        self.staged_cursors: dict[str, str] = {}
+        self.staged_withdrawals: dict[int, Withdrawal] = {}
+        self.staged_events: list[DomainEvent] = []
+
+
 class _Repo:
     __slots__ = ("_s", "_u")
 
-    def __init__(self, uow: InMemoryUnitOfWork) -> None:
-        self._u = uow
-        self._s = uow.store
+    def __init__(self, staged: _Staged) -> None:
+        self._u = staged
+        self._s = staged.store
 
 
 class InMemoryUserRepository(_Repo):
@@ -238,12 +270,16 @@ class InMemoryBetRepository(_Repo):
     async def placement_view(
         self, user_id: int, room_id: int, request_key: str
     ) -> BetPlacementView:
+        # What the idempotency, room and user repositories would answer, read directly.
+        u, s = self._u, self._s
         key = (user_id, room_id)
+        previous = u.staged_idempotency.get(request_key)
+        room = u.staged_rooms.get(room_id) or s.rooms.get(room_id)
         return BetPlacementView(
-            previous_ref=await self._u.idempotency.get(request_key),
-            room=await self._u.rooms.get(room_id),
-            has_bet=key in self._s.bet_by_user_room or key in self._u.new_bet_keys,
-            user_exists=await self._u.users.exists(user_id),
+            previous_ref=previous if previous is not None else s.idempotency.get(request_key),
+            room=None if room is None else _clone(room),
+            has_bet=key in s.bet_by_user_room or key in u.new_bet_keys,
+            user_exists=user_id in s.users or user_id in u.staged_users,
         )
 
     async def get_by_user_and_room(self, user_id: int, room_id: int) -> Bet | None:
@@ -468,46 +504,28 @@ class InMemoryUnitOfWork:
     def __init__(self, store: InMemoryStore) -> None:
         self.store = store
         self.committed = False
-        self.users = InMemoryUserRepository(self)
-        self.rooms = InMemoryRoomRepository(self)
-        self.bets = InMemoryBetRepository(self)
-        self.ledger = InMemoryLedgerRepository(self)
-        self.referrals = InMemoryReferralRepository(self)
-        self.outbox = InMemoryOutboxRepository(self)
-        self.audit = InMemoryAuditRepository(self)
-        self.idempotency = InMemoryIdempotencyRepository(self)
-        self.deposits = InMemoryDepositRepository(self)
-        self.withdrawals = InMemoryWithdrawalRepository(self)
-
-    def _reset(self) -> None:
-        self.staged_users: dict[int, User] = {}
-        self.new_users: list[int] = []
-        self.staged_rooms: dict[int, Room] = {}
-        self.staged_bets: dict[int, Bet] = {}
-        self.new_bets: list[int] = []
-        self.new_bet_keys: set[tuple[int, int]] = set()
-        self.staged_entries: list[JournalEntry] = []
-        self.staged_entry_accounts: list[tuple[str, ...]] = []
-        self.staged_entry_keys: set[str] = set()
-        self.staged_deltas: dict[str, int] = {}
-        self.staged_rewards: list[RewardRow] = []
-        self.staged_outbox_new: list[OutboxMessage] = []
-        self.staged_outbox_keys: set[str] = set()
-        self.staged_outbox_updates: dict[int, tuple[str, datetime, str | None]] = {}
-        self.staged_audit: list[tuple[str, str, dict[str, str | int | None]]] = []
-        self.staged_idempotency: dict[str, str] = {}
-        self.staged_deposits: dict[tuple[str, str, int], Deposit] = {}
-        self.staged_cursors: dict[str, str] = {}
-        self.staged_withdrawals: dict[int, Withdrawal] = {}
-        self.staged_events: list[DomainEvent] = []
+        self._staged = staged = _Staged(store)
+        self.users = InMemoryUserRepository(staged)
+        self.rooms = InMemoryRoomRepository(staged)
+        self.bets = InMemoryBetRepository(staged)
+        self.ledger = InMemoryLedgerRepository(staged)
+        self.referrals = InMemoryReferralRepository(staged)
+        self.outbox = InMemoryOutboxRepository(staged)
+        self.audit = InMemoryAuditRepository(staged)
+        self.idempotency = InMemoryIdempotencyRepository(staged)
+        self.deposits = InMemoryDepositRepository(staged)
+        self.withdrawals = InMemoryWithdrawalRepository(staged)
+        self._fresh = True  # nothing staged since construction: entering need not reset
 
     def emit(self, *events: DomainEvent) -> None:
-        self.staged_events.extend(events)
+        self._staged.staged_events.extend(events)
 
     async def __aenter__(self) -> Self:
         await self.store.lock.acquire()
         self.committed = False
-        self._reset()
+        if not self._fresh:
+            self._staged.reset()
+        self._fresh = False
         return self
 
     async def __aexit__(
@@ -521,16 +539,16 @@ class InMemoryUnitOfWork:
         self.store.lock.release()
 
     async def rollback(self) -> None:
-        self._reset()
+        self._staged.reset()
 
     async def commit(self) -> None:
-        s = self.store
-        for user_id in self.new_users:
-            user = self.staged_users[user_id]
+        s, st = self.store, self._staged
+        for user_id in st.new_users:
+            user = st.staged_users[user_id]
             if user.telegram_id is not None:
                 s.user_by_telegram[user.telegram_id] = user_id
             s.user_by_code[user.referral_code] = user_id
-        for user in self.staged_users.values():
+        for user in st.staged_users.values():
             previous = s.users.get(user.id)
             if user.deposit_address is not None:
                 s.user_by_address[user.deposit_address] = user.id
@@ -539,27 +557,38 @@ class InMemoryUnitOfWork:
             ):
                 s.referred[user.referrer_id].append(user.id)
             s.users[user.id] = user
-        s.rooms.update(self.staged_rooms)
-        for bet_id in self.new_bets:
-            bet = self.staged_bets[bet_id]
-            s.bet_by_user_room[(bet.user_id, bet.room_id)] = bet_id
-            s.bets_by_room[bet.room_id].append(bet_id)
-            s.bets_by_user[bet.user_id].append(bet_id)
-        s.bets.update(self.staged_bets)
-        for entry, accounts in zip(self.staged_entries, self.staged_entry_accounts, strict=True):
-            s.entries[entry.key] = entry
-            for account in accounts:
-                s.entries_by_account[account].append(entry)
-        for account, delta in self.staged_deltas.items():
-            s.balances[account] += delta
-        for row in self.staged_rewards:
-            s.rewards.append(row)
-            s.earnings[(row.referrer_id, row.level)] += row.amount
-        for message in self.staged_outbox_new:
-            s.outbox[message.id] = message
-            s.outbox_pending[message.id] = None
-            s.outbox_dedupe.add(message.dedupe_key)
-        for message_id, (what, at, error) in self.staged_outbox_updates.items():
+        if st.staged_rooms:
+            s.rooms.update(st.staged_rooms)
+        if st.staged_bets:
+            staged_bets = st.staged_bets
+            by_user_room, by_room, by_user = s.bet_by_user_room, s.bets_by_room, s.bets_by_user
+            for bet_id in st.new_bets:
+                bet = staged_bets[bet_id]
+                by_user_room[(bet.user_id, bet.room_id)] = bet_id
+                by_room[bet.room_id].append(bet_id)
+                by_user[bet.user_id].append(bet_id)
+            s.bets.update(staged_bets)
+        if st.staged_entries:
+            entries, by_account = s.entries, s.entries_by_account
+            for entry, accounts in zip(st.staged_entries, st.staged_entry_accounts, strict=True):
+                entries[entry.key] = entry
+                for account in accounts:
+                    by_account[account].append(entry)
+            balances = s.balances
+            for account, delta in st.staged_deltas.items():
+                balances[account] += delta
+        if st.staged_rewards:
+            earnings = s.earnings
+            s.rewards.extend(st.staged_rewards)
+            for row in st.staged_rewards:
+                earnings[(row.referrer_id, row.level)] += row.amount
+        if st.staged_outbox_new:
+            outbox, pending, dedupe = s.outbox, s.outbox_pending, s.outbox_dedupe
+            for message in st.staged_outbox_new:
+                outbox[message.id] = message
+                pending[message.id] = None
+                dedupe.add(message.dedupe_key)
+        for message_id, (what, at, error) in st.staged_outbox_updates.items():
             message = replace(s.outbox[message_id])
             if what == "sent":
                 message.sent_at = at
@@ -573,20 +602,25 @@ class InMemoryUnitOfWork:
                     message.last_error = error
                 message.next_attempt_at = at
             s.outbox[message_id] = message
-        if self.staged_audit:
+        if st.staged_audit:
             now = s.clock.now()
-            prev = s.audit[-1].hash if s.audit else GENESIS_HASH
-            for actor, action, details in self.staged_audit:
-                record = make_record(len(s.audit) + 1, now, actor, action, details, prev)
-                s.audit.append(record)
+            audit = s.audit
+            prev = audit[-1].hash if audit else GENESIS_HASH
+            for actor, action, details in st.staged_audit:
+                record = make_record(len(audit) + 1, now, actor, action, details, prev)
+                audit.append(record)
                 prev = record.hash
-        s.idempotency.update(self.staged_idempotency)
-        s.deposits.update(self.staged_deposits)
-        s.cursors.update(self.staged_cursors)
-        s.withdrawals.update(self.staged_withdrawals)
-        events = self.staged_events
+        if st.staged_idempotency:
+            s.idempotency.update(st.staged_idempotency)
+        if st.staged_deposits:
+            s.deposits.update(st.staged_deposits)
+        if st.staged_cursors:
+            s.cursors.update(st.staged_cursors)
+        if st.staged_withdrawals:
+            s.withdrawals.update(st.staged_withdrawals)
+        events = st.staged_events
         s.events.extend(events)
-        self._reset()
+        st.reset()
         self.committed = True
         for event in events:
             for subscriber in s.subscribers:
