@@ -17,6 +17,7 @@ room has closed, so the report covers every room created.
 
 from __future__ import annotations
 
+import gc
 import heapq
 import math
 import random
@@ -537,8 +538,18 @@ class Simulation:
     # --- the loop --------------------------------------------------------------------
 
     async def run(self) -> SimMetrics:
+        # The store keeps every row of the run (a million objects in the stress scenario),
+        # and each of the collector's full passes would walk them all again: they are moved
+        # out of its sight (gc.freeze) at every sample, and given back at the end.
+        try:
+            return await self._run()
+        finally:
+            gc.unfreeze()
+
+    async def _run(self) -> SimMetrics:
         sc = self.scenario
         await self._populate()
+        gc.freeze()
         step = sc.oracle.poll_seconds
         trading_steps = int(sc.duration_hours * 3600 / step)
         decision_every = max(1, round(sc.agents.decision_interval_seconds / step))
@@ -565,6 +576,7 @@ class Simulation:
                     await self._decision_tick()
             if k % sample_every == 0:
                 self._sample()
+                gc.freeze()
             if self.progress is not None and k % progress_every == 0:
                 self.progress(min(1.0, k / trading_steps), self.metrics.bets_placed)
         if self.progress is not None:
