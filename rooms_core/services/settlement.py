@@ -20,7 +20,7 @@ from rooms_core.errors import (
     SettleError,
 )
 from rooms_core.models import BetStatus, NotificationKind, Observation, RefundReason, Side
-from rooms_core.notifications import notify, save_room
+from rooms_core.notifications import notify, notify_many, save_room
 from rooms_core.parimutuel import SettlementPlan, plan_refund_all, plan_settlement
 from rooms_core.ports.storage import UnitOfWork
 from rooms_core.room import Room, RoomState
@@ -64,15 +64,16 @@ async def advance_room(deps: Deps, *, room_id: int) -> Result[RoomState, Lifecyc
                 if isinstance(moved, Failure):
                     return Failure(moved.failure())
                 await save_room(uow, room)
-                for bet in await uow.bets.list_for_room(room.id):
-                    await notify(
-                        uow,
-                        user_id=bet.user_id,
-                        kind=NotificationKind.ROOM_LOCKED,
-                        dedupe_key=f"room-locked:{room.id}:{bet.user_id}",
-                        at=now,
-                        room_id=room.id,
-                    )
+                bets = await uow.bets.list_for_room(room.id)
+                locked, rid = NotificationKind.ROOM_LOCKED, room.id
+                await notify_many(
+                    uow,
+                    (
+                        (b.user_id, locked, f"room-locked:{rid}:{b.user_id}", {"room_id": rid})
+                        for b in bets
+                    ),
+                    now,
+                )
         elif room.state is RoomState.LOCKED and now >= room.settle_at:
             moved = room.begin_settling(now, None)
             if isinstance(moved, Failure):
@@ -200,24 +201,30 @@ async def _close(
     await uow.bets.update_many(bets)
     await save_room(uow, room)
     rewards_by_referrer: dict[int, int] = defaultdict(int)
+    record_reward = uow.referrals.record_reward
     for reward in plan.rewards:
-        await uow.referrals.record_reward(
-            reward.referrer_id, reward.level, reward.amount, room.id, reward.bet_id
-        )
+        await record_reward(reward.referrer_id, reward.level, reward.amount, room.id, reward.bet_id)
         rewards_by_referrer[reward.referrer_id] += reward.amount
-    for result in plan.results:
-        await notify(
-            uow,
-            user_id=result.user_id,
-            kind=_NOTIFICATION_BY_STATUS[result.status],
-            dedupe_key=f"bet-result:{result.bet_id}",
-            at=now,
-            room_id=room.id,
-            stake=result.stake,
-            payout=result.payout,
-            profit=result.profit,
-            reason=str(result.refund_reason or ""),
-        )
+    room_id = room.id
+    await notify_many(
+        uow,
+        (
+            (
+                r.user_id,
+                _NOTIFICATION_BY_STATUS[r.status],
+                f"bet-result:{r.bet_id}",
+                {
+                    "room_id": room_id,
+                    "stake": r.stake,
+                    "payout": r.payout,
+                    "profit": r.payout - r.stake,
+                    "reason": str(r.refund_reason or ""),
+                },
+            )
+            for r in plan.results
+        ),
+        now,
+    )
     for referrer_id, amount in sorted(rewards_by_referrer.items()):
         await notify(
             uow,
