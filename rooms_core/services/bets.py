@@ -16,7 +16,7 @@ from rooms_core.errors import (
 )
 from rooms_core.events import BetPlaced
 from rooms_core.ledger import EntryKind, JournalEntry, escrow_account, user_account
-from rooms_core.models import Bet, NotificationKind, Side
+from rooms_core.models import Bet, BetStatus, NotificationKind, Side, construct
 from rooms_core.notifications import notify, save_room
 from rooms_core.services.deps import Deps
 
@@ -65,7 +65,8 @@ async def place_bet(
         if not view.user_exists:
             return Failure(UserNotFound(user_id))
 
-        bet = Bet.model_construct(
+        bet = construct(
+            Bet,
             id=await uow.bets.next_id(),
             room_id=room_id,
             user_id=user_id,
@@ -73,7 +74,7 @@ async def place_bet(
             stake=stake,
             placed_at=now,
             idempotency_key=idempotency_key,
-            status=Bet.model_fields["status"].default,
+            status=BetStatus.ACTIVE,
             payout=0,
             refund_reason=None,
         )
