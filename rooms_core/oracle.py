@@ -25,6 +25,7 @@ from rooms_core.ports.clock import Clock
 from rooms_core.ports.prices import PriceSource
 
 NOT_LISTED = "not_listed"  # a source's reason for a token too new to be listed
+_NO_AGE = timedelta(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +64,7 @@ def aggregate(
     fresh: list[Quote] = []
     for q in quotes:
         age = now - q.observed_at
-        if age < timedelta(0):
+        if age < _NO_AGE:
             rejected.append((q.source, "timestamp in the future"))
         elif age > max_age:
             rejected.append((q.source, f"stale ({age.total_seconds():.0f}s old)"))
@@ -80,14 +81,18 @@ def aggregate(
         # and every source would be rejected).
         limit = Decimal(max_deviation_bps) / Decimal(10_000)
         reference = Decimal(median([q.value for q in fresh]))
+        bound = reference * limit
         for q in fresh:
-            if abs(q.value - reference) <= reference * limit:
+            if abs(q.value - reference) <= bound:
                 agreeing.append(q)
             else:
                 rejected.append((q.source, f"deviates from the median ({reference})"))
     if len(agreeing) < quorum:
         return None, agreeing, rejected
-    value = Decimal(median([q.value for q in agreeing]))
+    if len(agreeing) > 1 and len(agreeing) == len(fresh):
+        value = reference  # every fresh quote agrees: the same median again
+    else:
+        value = Decimal(median([q.value for q in agreeing]))
     observed_at = min(q.observed_at for q in agreeing)
     observation = Observation(
         asset=asset,
@@ -154,8 +159,10 @@ class ConsensusOracle:
             answers = [await s.fetch(c) for s, c in asked]
         quotes: dict[Asset, list[Quote]] = {a: [] for a in wanted}
         errors: dict[Asset, list[SourceError]] = {a: [] for a in wanted}
+        covering = dict.fromkeys(wanted, 0)  # how many sources cover each asset
         for (source, covered), by_asset in zip(asked, answers, strict=True):
             for asset in covered:
+                covering[asset] += 1
                 result = by_asset.get(asset)
                 if result is None:
                     errors[asset].append(SourceError(source.name, "unsupported"))
@@ -163,7 +170,7 @@ class ConsensusOracle:
                     errors[asset].append(result.failure())
                 else:
                     quotes[asset].append(result.unwrap())
-        return {a: self._decide(a, len(self.covering(a)), quotes[a], errors[a]) for a in wanted}
+        return {a: self._decide(a, covering[a], quotes[a], errors[a]) for a in wanted}
 
     def _decide(
         self, asset: Asset, covering: int, quotes: list[Quote], errors: list[SourceError]
@@ -173,7 +180,8 @@ class ConsensusOracle:
         observation, used, rejected = aggregate(
             asset, quotes, now, quorum, self.settings.max_age, self.settings.max_deviation_bps
         )
-        rejected = [(e.source, e.reason) for e in errors] + rejected
+        if errors:
+            rejected = [(e.source, e.reason) for e in errors] + rejected
         if self._record is not None:
             self._record(OracleDecision(asset, now, observation, tuple(used), tuple(rejected)))
         if observation is None:

@@ -55,27 +55,23 @@ class SimulatedFeed:
         t = (now - self._start).total_seconds()
         out: dict[Asset, Result[Quote, SourceError]] = {}
         rng = self._rng
+        name, models, noise = self.name, self._models, self._noise
+        outages, outage_probability = self._outages, self._outage_probability
+        stale_probability = self._stale_probability
         for asset in assets:
-            model = self._models.get(asset.key)
+            key = asset.key
+            model = models.get(key)
             if model is None:
-                out[asset] = Failure(SourceError(self.name, "unsupported"))
+                out[asset] = Failure(SourceError(name, "unsupported"))
                 continue
-            if self._in_outage(t, asset.key) or (
-                self._outage_probability and rng.random() < self._outage_probability
+            if (outages and self._in_outage(t, key)) or (
+                outage_probability and rng.random() < outage_probability
             ):
-                out[asset] = Failure(SourceError(self.name, "unavailable", "simulated outage"))
+                out[asset] = Failure(SourceError(name, "unavailable", "simulated outage"))
                 continue
             observed_at = now
-            if self._stale_probability and rng.random() < self._stale_probability:
+            if stale_probability and rng.random() < stale_probability:
                 observed_at = now - self._stale_by
-            price = model.price_at(t) * (1.0 + rng.gauss(0.0, self._noise))
-            out[asset] = Success(
-                Quote(
-                    asset=asset,
-                    value=Decimal(f"{price:.10g}"),
-                    source=self.name,
-                    observed_at=observed_at,
-                    confidence=None,
-                )
-            )
+            price = model.price_at(t) * (1.0 + rng.gauss(0.0, noise))
+            out[asset] = Success(Quote(asset, Decimal(f"{price:.10g}"), name, observed_at, None))
         return out

@@ -34,11 +34,10 @@ from rooms_adapters.memory.container import InMemoryContainer
 from rooms_adapters.memory.store import InMemoryStore
 from rooms_core.ledger import (
     PROTOCOL_DUST_ACCOUNTS,
-    user_account,
 )
 from rooms_core.models import Asset, BetStatus, Comparator, Observation, Side
 from rooms_core.money import LAMPORTS_PER_SOL
-from rooms_core.oracle import OracleSettings
+from rooms_core.oracle import ConsensusOracle, OracleSettings
 from rooms_core.parimutuel import SettlementPlan
 from rooms_core.room import Room, RoomState
 from rooms_core.services import bets as bet_service
@@ -148,6 +147,7 @@ class Simulation:
         self.container.price_sources.override(feeds)
         self.container.concurrent_price_fetch.override(False)
         self.deps: Deps = self.container.deps()
+        self.oracle: ConsensusOracle = self.container.oracle()
         self.store: InMemoryStore = self.container.store()
 
         self.agents: list[Agent] = []
@@ -177,8 +177,8 @@ class Simulation:
         self._seq += 1
         heapq.heappush(self.events, (at_s, self._seq, room_id))
 
-    def _balance(self, user_id: int) -> int:
-        return self.store.balances.get(user_account(user_id), 0)
+    def _balance(self, agent: Agent) -> int:
+        return self.store.balances.get(agent.account, 0)
 
     def _poisson(self, mean: float) -> int:
         if mean <= 0:
@@ -375,17 +375,25 @@ class Simulation:
     async def _monitor(self, trading: bool) -> None:
         hits: list[tuple[Room, Observation]] = []
         now_s = self._t()
+        polled: list[SimAsset] = []
         for sim_asset in self.assets:
-            rooms = self.active_by_asset[sim_asset.asset.key]
-            if not rooms:
+            if not self.active_by_asset[sim_asset.asset.key]:
                 continue
             price = sim_asset.model.price_at(now_s)
             if price < sim_asset.lowest_gte * (1 - self.reach) and price > sim_asset.highest_lte * (
                 1 + self.reach
             ):
                 continue
-            self.metrics.oracle_polls += 1
-            observed = await self.deps.oracle.observe(sim_asset.asset)
+            polled.append(sim_asset)
+        if not polled:
+            return
+        # One request per source for every asset polled (as the live monitor asks): each
+        # source quotes the assets in the same order as one poll per asset would.
+        self.metrics.oracle_polls += len(polled)
+        observations = await self.oracle.observe_many([a.asset for a in polled])
+        for sim_asset in polled:
+            rooms = self.active_by_asset[sim_asset.asset.key]
+            observed = observations[sim_asset.asset]
             if isinstance(observed, Failure):
                 self.metrics.oracle_no_consensus += 1
                 continue
@@ -442,7 +450,7 @@ class Simulation:
             side = choose_side(agent.strategy, view, self.rng)
         stake = choose_stake(
             agent.strategy,
-            self._balance(agent.user_id),
+            self._balance(agent),
             self.settings.min_stake,
             self.settings.max_stake,
             self.rng,
@@ -473,21 +481,24 @@ class Simulation:
         cfg = self.scenario.agents
         min_stake = self.settings.min_stake
         tick_hours = cfg.decision_interval_seconds / 3600
+        rng, balances, bettable, active = self.rng, self.store.balances, self.bettable, self.active
+        bet_probability = cfg.bet_probability
+        withdraw_above = 1 - cfg.withdraw_probability * tick_hours
         for agent in self.regular_agents:
-            roll = self.rng.random()
-            if roll < cfg.bet_probability and self.bettable:
-                room_id = self.rng.choice(self.bettable)
-                if agent.user_id not in self.active[room_id].bettors:
+            roll = rng.random()
+            if roll < bet_probability and bettable:
+                room_id = rng.choice(bettable)
+                if agent.user_id not in active[room_id].bettors:
                     await self._bet(agent, room_id, None)
-            elif roll > 1 - cfg.withdraw_probability * tick_hours:
+            elif roll > withdraw_above:
                 await self._withdraw(agent)
-            elif self._balance(agent.user_id) < min_stake and self.rng.random() < 0.02:
+            elif balances.get(agent.account, 0) < min_stake and rng.random() < 0.02:
                 low, high = cfg.initial_deposit_sol
                 amount = int(self.rng.uniform(low, high) * 1000) * (LAMPORTS_PER_SOL // 1000)
                 await self._deposit(agent, amount)
 
     async def _withdraw(self, agent: Agent) -> None:
-        balance = self._balance(agent.user_id)
+        balance = self._balance(agent)
         amount = int(balance * self.rng.uniform(0.2, 0.6))
         amount -= amount % 1_000_000
         if amount < self.settings.min_withdrawal:
@@ -640,11 +651,9 @@ class Simulation:
         )
         pnl: dict[str, int] = defaultdict(int)
         for agent in self.hosts:
-            pnl["host"] += self._balance(agent.user_id) + agent.withdrawn - agent.deposited
+            pnl["host"] += self._balance(agent) + agent.withdrawn - agent.deposited
         for agent in self.agents:
-            pnl[agent.strategy.value] += (
-                self._balance(agent.user_id) + agent.withdrawn - agent.deposited
-            )
+            pnl[agent.strategy.value] += self._balance(agent) + agent.withdrawn - agent.deposited
         m.pnl_by_strategy = dict(sorted(pnl.items()))
         m.invariants = store.books_checks()
 
