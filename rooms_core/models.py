@@ -73,6 +73,12 @@ class Asset(BaseModel):
         """A stable string identity, e.g. ``COIN:SOL:PRICE_USD``."""
         return f"{self.kind.value}:{self.id}:{self.metric.value}"
 
+    def __hash__(self) -> int:
+        # The key names every field, so equal assets hash alike. (Pydantic's hash for a
+        # frozen model builds a tuple of the fields on every call; the oracle keys its
+        # dicts by asset, some ninety hashes a poll.)
+        return hash(self.key)
+
     def __str__(self) -> str:
         return self.id if self.metric is Metric.PRICE_USD else f"{self.id} market cap"
 

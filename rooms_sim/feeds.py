@@ -47,9 +47,6 @@ class SimulatedFeed:
     def supports(self, asset: Asset) -> bool:
         return asset.key in self._models
 
-    def _in_outage(self, t: float, key: str) -> bool:
-        return any(a <= t < b and (k is None or k == key) for a, b, k in self._outages)
-
     async def fetch(self, assets: Sequence[Asset]) -> Mapping[Asset, Result[Quote, SourceError]]:
         now = self._clock.now()
         t = (now - self._start).total_seconds()
@@ -58,13 +55,15 @@ class SimulatedFeed:
         name, models, noise = self.name, self._models, self._noise
         outages, outage_probability = self._outages, self._outage_probability
         stale_probability = self._stale_probability
+        # The asset keys (None: every asset) of the outage windows open at t, or None.
+        down = {k for a, b, k in outages if a <= t < b} or None
         for asset in assets:
             key = asset.key
             model = models.get(key)
             if model is None:
                 out[asset] = Failure(SourceError(name, "unsupported"))
                 continue
-            if (outages and self._in_outage(t, key)) or (
+            if (down is not None and (None in down or key in down)) or (
                 outage_probability and rng.random() < outage_probability
             ):
                 out[asset] = Failure(SourceError(name, "unavailable", "simulated outage"))
