@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from statistics import median
+from statistics import StatisticsError
 
 from returns.result import Failure, Result, Success
 
@@ -79,8 +79,8 @@ def aggregate(
         # The median of all fresh quotes: with three sources, one far off cannot drag the
         # reference (the median of the *other* two would be the mean of a good and a bad one,
         # and every source would be rejected).
-        limit = Decimal(max_deviation_bps) / Decimal(10_000)
-        reference = Decimal(median([q.value for q in fresh]))
+        limit = _deviation_limit(max_deviation_bps)
+        reference = Decimal(_median([q.value for q in fresh]))
         bound = reference * limit
         for q in fresh:
             if abs(q.value - reference) <= bound:
@@ -92,16 +92,36 @@ def aggregate(
     if len(agreeing) > 1 and len(agreeing) == len(fresh):
         value = reference  # every fresh quote agrees: the same median again
     else:
-        value = Decimal(median([q.value for q in agreeing]))
-    observed_at = min(q.observed_at for q in agreeing)
-    observation = Observation(
-        asset=asset,
-        value=value,
-        observed_at=observed_at,
-        sources=tuple(sorted(q.source for q in agreeing)),
-        quorum=quorum,
-    )
-    return observation, agreeing, rejected
+        value = Decimal(_median([q.value for q in agreeing]))
+    observed_at = min([q.observed_at for q in agreeing])
+    sources = tuple(sorted([q.source for q in agreeing]))
+    return Observation(asset, value, observed_at, sources, quorum), agreeing, rejected
+
+
+_limits: dict[int, Decimal] = {}
+
+
+def _deviation_limit(max_deviation_bps: int) -> Decimal:
+    """``max_deviation_bps / 10_000`` as a Decimal, computed once per value."""
+    limit = _limits.get(max_deviation_bps)
+    if limit is None:
+        limit = _limits[max_deviation_bps] = Decimal(max_deviation_bps) / Decimal(10_000)
+    return limit
+
+
+def _median(values: list[Decimal]) -> Decimal:
+    """``statistics.median`` (the middle value, or the mean of the two middle ones) without
+    its generic checks: the oracle takes one per poll."""
+    if len(values) == 1:
+        return values[0]
+    data = sorted(values)
+    n = len(data)
+    if n == 0:
+        raise StatisticsError("no median for empty data")
+    if n % 2 == 1:
+        return data[n // 2]
+    i = n // 2
+    return (data[i - 1] + data[i]) / 2
 
 
 class ConsensusOracle:
