@@ -30,6 +30,9 @@ class AuditChainBroken(DomainError):
 
 
 _last_iso: tuple[datetime, str] | None = None
+# '"key":' for the detail keys seen so far (a few dozen in practice; bounded all the same).
+_key_prefixes: dict[str, str] = {}
+_MAX_KEY_PREFIXES = 1024
 
 
 def _isoformat(at: datetime) -> str:
@@ -67,20 +70,25 @@ def canonical_body(
         quote = encode_basestring_ascii
         parts = []
         for key in keys:
-            value = details[key]
             if type(key) is not str:
                 break
+            prefix = _key_prefixes.get(key)
+            if prefix is None:
+                prefix = f"{quote(key)}:"
+                if len(_key_prefixes) < _MAX_KEY_PREFIXES:
+                    _key_prefixes[key] = prefix
+            value = details[key]
             if isinstance(value, str):
-                parts.append(f"{quote(key)}:{quote(value)}")
+                parts.append(prefix + quote(value))
             elif value is None:
-                parts.append(f"{quote(key)}:null")
+                parts.append(prefix + "null")
             elif type(value) is int:
-                parts.append(f"{quote(key)}:{int.__repr__(value)}")
+                parts.append(f"{prefix}{value}")
             else:
                 break
         else:
             return (
-                f"[{int.__repr__(seq)},{quote(iso)},{quote(actor)},{quote(action)},"
+                f"[{seq},{quote(iso)},{quote(actor)},{quote(action)},"
                 f"{{{','.join(parts)}}},{quote(prev_hash)}]"
             )
     return _CANONICAL.encode([seq, iso, actor, action, details, prev_hash])
@@ -107,15 +115,8 @@ def make_record(
     details: dict[str, str | int | None],
     prev_hash: str,
 ) -> AuditRecord:
-    return AuditRecord(
-        seq=seq,
-        at=at,
-        actor=actor,
-        action=action,
-        details=details,
-        prev_hash=prev_hash,
-        hash=record_hash(seq, at, actor, action, details, prev_hash),
-    )
+    digest = record_hash(seq, at, actor, action, details, prev_hash)
+    return AuditRecord(seq, at, actor, action, details, prev_hash, digest)
 
 
 def verify_chain(
