@@ -171,26 +171,28 @@ class ConsensusOracle:
         """Consensus for several assets with one request per source (each source is asked
         for all the assets it covers at once: RULES 5)."""
         wanted = list(dict.fromkeys(assets))
-        asked = [(s, [a for a in wanted if s.supports(a)]) for s in self.sources]
+        # Per asset, by position in ``wanted``: assets hash through Python code, and a poll
+        # would otherwise hash each one a dozen times.
+        asked = [(s, [(i, a) for i, a in enumerate(wanted) if s.supports(a)]) for s in self.sources]
         asked = [(s, covered) for s, covered in asked if covered]
         if self.concurrent and len(asked) > 1:
-            answers = list(await asyncio.gather(*(s.fetch(c) for s, c in asked)))
+            answers = list(await asyncio.gather(*(s.fetch([a for _, a in c]) for s, c in asked)))
         else:
-            answers = [await s.fetch(c) for s, c in asked]
-        quotes: dict[Asset, list[Quote]] = {a: [] for a in wanted}
-        errors: dict[Asset, list[SourceError]] = {a: [] for a in wanted}
-        covering = dict.fromkeys(wanted, 0)  # how many sources cover each asset
+            answers = [await s.fetch([a for _, a in c]) for s, c in asked]
+        quotes: list[list[Quote]] = [[] for _ in wanted]
+        errors: list[list[SourceError]] = [[] for _ in wanted]
+        covering = [0] * len(wanted)  # how many sources cover each asset
         for (source, covered), by_asset in zip(asked, answers, strict=True):
-            for asset in covered:
-                covering[asset] += 1
+            for i, asset in covered:
+                covering[i] += 1
                 result = by_asset.get(asset)
                 if result is None:
-                    errors[asset].append(SourceError(source.name, "unsupported"))
+                    errors[i].append(SourceError(source.name, "unsupported"))
                 elif isinstance(result, Failure):
-                    errors[asset].append(result.failure())
+                    errors[i].append(result.failure())
                 else:
-                    quotes[asset].append(result.unwrap())
-        return {a: self._decide(a, covering[a], quotes[a], errors[a]) for a in wanted}
+                    quotes[i].append(result.unwrap())
+        return {a: self._decide(a, covering[i], quotes[i], errors[i]) for i, a in enumerate(wanted)}
 
     def _decide(
         self, asset: Asset, covering: int, quotes: list[Quote], errors: list[SourceError]
