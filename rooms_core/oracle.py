@@ -188,7 +188,7 @@ class ConsensusOracle:
                 result = by_asset.get(asset)
                 if result is None:
                     errors[i].append(SourceError(source.name, "unsupported"))
-                elif isinstance(result, Failure):
+                elif not isinstance(result, Success):
                     errors[i].append(result.failure())
                 else:
                     quotes[i].append(result.unwrap())
@@ -225,7 +225,7 @@ class ConsensusOracle:
             result = by_asset.get(asset)
             if result is None:
                 errors.append(SourceError(source.name, "unsupported"))
-            elif isinstance(result, Failure):
+            elif not isinstance(result, Success):
                 errors.append(result.failure())
             else:
                 quotes.append(result.unwrap())

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 
-from returns.result import Failure, Success
+from returns.result import Success
 
 from rooms_adapters.memory.clock import VirtualClock
 from rooms_adapters.memory.container import InMemoryContainer
@@ -217,7 +217,7 @@ class Simulation:
             referral_code=code,
             deposit_address=f"SimDepositAddress{number}",
         )
-        if isinstance(result, Failure):
+        if not isinstance(result, Success):
             raise RuntimeError(f"simulated sign-up failed: {result.failure()}")
         user = result.unwrap()
         agent = Agent(
@@ -282,7 +282,7 @@ class Simulation:
             settle_at=settle_at,
         )
         result = await room_service.create_room(self.deps, host_id=host.user_id, spec=spec)
-        if isinstance(result, Failure):
+        if not isinstance(result, Success):
             key = f"create:{type(result.failure()).__name__}"
             self.metrics.bets_rejected_by_reason[key] = (
                 self.metrics.bets_rejected_by_reason.get(key, 0) + 1
@@ -353,7 +353,7 @@ class Simulation:
             if room_id not in self.active:
                 continue
             result = await process_due(self.deps, room_id=room_id)
-            if isinstance(result, Failure):
+            if not isinstance(result, Success):
                 continue
             due = result.unwrap()
             if due.outcome is DueOutcome.LOCKED:
@@ -394,7 +394,7 @@ class Simulation:
         for sim_asset in polled:
             rooms = self.active_by_asset[sim_asset.asset.key]
             observed = observations[sim_asset.asset]
-            if isinstance(observed, Failure):
+            if not isinstance(observed, Success):
                 self.metrics.oracle_no_consensus += 1
                 continue
             observation = observed.unwrap()
@@ -466,7 +466,7 @@ class Simulation:
             stake=stake,
             idempotency_key=f"sim-{room_id}",
         )
-        if isinstance(result, Failure):
+        if not isinstance(result, Success):
             self._reject(type(result.failure()).__name__)
             return
         active.bettors.add(agent.user_id)
@@ -511,7 +511,7 @@ class Simulation:
             amount=amount,
             idempotency_key=f"simw{self._withdraw_seq}",
         )
-        if isinstance(requested, Failure):
+        if not isinstance(requested, Success):
             return
         withdrawal = requested.unwrap()
         if withdrawal.state.value != "APPROVED":

@@ -58,7 +58,7 @@ async def place_bet(
         if room is None:
             return Failure(RoomNotFound(room_id))
         accepts = room.check_accepts_bet(now)
-        if isinstance(accepts, Failure):
+        if not isinstance(accepts, Success):
             return Failure(accepts.failure())
         if view.has_bet:
             return Failure(AlreadyBet(room_id, user_id))
@@ -87,13 +87,13 @@ async def place_bet(
             stake,
         )
         posted = await uow.ledger.post(entry)
-        if isinstance(posted, Failure):
+        if not isinstance(posted, Success):
             funds = posted.failure()
             return Failure(InsufficientBalance(stake, funds.available))
         if not posted.unwrap():  # the stake entry exists: a bet committed since the view
             return Failure(AlreadyBet(room_id, user_id))
         added = await uow.bets.add(bet)
-        if isinstance(added, Failure):
+        if not isinstance(added, Success):
             return Failure(added.failure())
         room.add_to_pool(side, stake, now)
         await save_room(uow, room)

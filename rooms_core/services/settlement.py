@@ -43,7 +43,7 @@ async def advance_room(deps: Deps, *, room_id: int) -> Result[RoomState, Lifecyc
     now = deps.clock.now()
     async with deps.uow() as uow:
         held = await uow.rooms.get_for_update(room_id)
-        if isinstance(held, Failure):
+        if not isinstance(held, Success):
             return Failure(held.failure())
         room = held.unwrap()
         if room is None:
@@ -56,12 +56,12 @@ async def advance_room(deps: Deps, *, room_id: int) -> Result[RoomState, Lifecyc
                     "not enough players" if room.state is RoomState.QUEUING else "one side is empty"
                 )
                 moved = room.cancel(reason, now)
-                if isinstance(moved, Failure):
+                if not isinstance(moved, Success):
                     return Failure(moved.failure())
                 await _close(uow, room, None, now, refund_reason=RefundReason.CANCELLED)
             else:
                 moved = room.lock(now)
-                if isinstance(moved, Failure):
+                if not isinstance(moved, Success):
                     return Failure(moved.failure())
                 await save_room(uow, room)
                 bets = await uow.bets.list_for_room(room.id)
@@ -76,7 +76,7 @@ async def advance_room(deps: Deps, *, room_id: int) -> Result[RoomState, Lifecyc
                 )
         elif room.state is RoomState.LOCKED and now >= room.settle_at:
             moved = room.begin_settling(now, None)
-            if isinstance(moved, Failure):
+            if not isinstance(moved, Success):
                 return Failure(moved.failure())
             await save_room(uow, room)
         else:
@@ -99,7 +99,7 @@ async def settle_room(
     now = deps.clock.now()
     async with deps.uow() as uow:
         held = await uow.rooms.get_for_update(room_id)
-        if isinstance(held, Failure):
+        if not isinstance(held, Success):
             return Failure(held.failure())
         room = held.unwrap()
         if room is None:
@@ -111,7 +111,7 @@ async def settle_room(
                 return Failure(NotDue(room.id, room.settle_at))
             if room.state is not RoomState.SETTLING:
                 moved = room.begin_settling(now, observation.observed_at)
-                if isinstance(moved, Failure):
+                if not isinstance(moved, Success):
                     return Failure(moved.failure())
             outcome = Side.YES
         else:
@@ -119,11 +119,11 @@ async def settle_room(
                 return Failure(NotDue(room.id, room.settle_at))
             if room.state is not RoomState.SETTLING:
                 moved = room.begin_settling(now, None)
-                if isinstance(moved, Failure):
+                if not isinstance(moved, Success):
                     return Failure(moved.failure())
             outcome = Side.YES if room.condition_met(observation.value) else Side.NO
         marked = room.mark_settled(outcome, observation.value, observation.sources, now)
-        if isinstance(marked, Failure):
+        if not isinstance(marked, Success):
             return Failure(marked.failure())
         plan = await _close(
             uow,
@@ -145,13 +145,13 @@ async def void_room(
     now = deps.clock.now()
     async with deps.uow() as uow:
         held = await uow.rooms.get_for_update(room_id)
-        if isinstance(held, Failure):
+        if not isinstance(held, Success):
             return Failure(held.failure())
         room = held.unwrap()
         if room is None:
             return Failure(RoomNotFound(room_id))
         moved = room.void(reason, now)
-        if isinstance(moved, Failure):
+        if not isinstance(moved, Success):
             return Failure(moved.failure())
         plan = await _close(uow, room, None, now, refund_reason=RefundReason.VOID, actor=actor)
         await uow.commit()
@@ -188,7 +188,7 @@ async def _close(
         )
     if plan.total_pool:
         posted = await uow.ledger.post(plan.journal_entry(room.host_id, now))
-        if isinstance(posted, Failure):  # the escrow holds exactly the stakes: a bug if not
+        if not isinstance(posted, Success):  # the escrow holds exactly the stakes: a bug if not
             raise RuntimeError(f"room {room.id} escrow cannot cover its closing: {posted}")
         if not posted.unwrap():
             raise RuntimeError(f"room {room.id} was already paid out")
