@@ -56,11 +56,12 @@ from rooms_sim.scenario import Scenario, build_price_model
 SAMPLE_EVERY_SECONDS = 600
 LATE_BET_DELAY = 0.5
 SETTLE_DELAY = 1.0
-# The monitor skips a poll of an asset when its true price is further than this from every
-# active target by more than REACH_NOISE_MULTIPLE times the feeds' noise: no source can
-# report a hit then, so the poll could not change anything. Polls that can matter all happen,
-# every 3 s.
-REACH_NOISE_MULTIPLE = 20
+# The monitor skips a poll of an asset when its true price is further from every active
+# target than REACH_NOISE_MULTIPLE times the feeds' noise (a standard deviation of each
+# quote): a quote that far off has a probability of about 1e-15, and a hit needs the
+# consensus of the quotes to cross, so no source can report a hit then and the poll could
+# not change any room. Polls that can matter all happen, every 3 s.
+REACH_NOISE_MULTIPLE = 8
 MIN_REACH = 0.001
 PRICE_RETRY_SECONDS = (15, 30, 60, 120)
 ProgressCallback = Callable[[float, int], None]
