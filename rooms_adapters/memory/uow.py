@@ -56,13 +56,13 @@ def _clone(model: _M) -> _M:
     extra = model.__pydantic_extra__
     _set(copy, "__pydantic_extra__", None if extra is None else extra.copy())
     private = model.__pydantic_private__
-    _set(
-        copy,
-        "__pydantic_private__",
-        None
-        if private is None
-        else {k: v for k, v in private.items() if v is not PydanticUndefined},
-    )
+    if private is not None:
+        copied = private.copy()
+        for name, value in private.items():  # (a loop, not a comprehension: no frame)
+            if value is PydanticUndefined:
+                del copied[name]
+        private = copied
+    _set(copy, "__pydantic_private__", private)
     return copy
 
 
