@@ -28,7 +28,9 @@ def construct(cls: type[_M], /, **values: Any) -> _M:
     if values.keys() != fields.keys() or cls.__private_attributes__:
         raise TypeError(f"construct({cls.__name__}) needs exactly its fields and no private ones")
     model = object.__new__(cls)
-    object.__setattr__(model, "__dict__", {name: values[name] for name in fields})
+    object.__setattr__(
+        model, "__dict__", dict(zip(fields, map(values.__getitem__, fields), strict=True))
+    )
     object.__setattr__(model, "__pydantic_fields_set__", set(fields))
     object.__setattr__(model, "__pydantic_extra__", None)
     object.__setattr__(model, "__pydantic_private__", None)

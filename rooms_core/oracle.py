@@ -80,7 +80,10 @@ def aggregate(
         # reference (the median of the *other* two would be the mean of a good and a bad one,
         # and every source would be rejected).
         limit = _deviation_limit(max_deviation_bps)
-        reference = Decimal(_median([q.value for q in fresh]))
+        values = []
+        for q in fresh:  # loops rather than comprehensions here: no frame per poll
+            values.append(q.value)
+        reference = Decimal(_median(values))
         bound = reference * limit
         for q in fresh:
             if abs(q.value - reference) <= bound:
@@ -89,13 +92,20 @@ def aggregate(
                 rejected.append((q.source, f"deviates from the median ({reference})"))
     if len(agreeing) < quorum:
         return None, agreeing, rejected
+    observed_at = agreeing[0].observed_at
+    names = []
+    values = []
+    for q in agreeing:
+        if q.observed_at < observed_at:
+            observed_at = q.observed_at
+        names.append(q.source)
+        values.append(q.value)
     if len(agreeing) > 1 and len(agreeing) == len(fresh):
         value = reference  # every fresh quote agrees: the same median again
     else:
-        value = Decimal(_median([q.value for q in agreeing]))
-    observed_at = min([q.observed_at for q in agreeing])
-    sources = tuple(sorted([q.source for q in agreeing]))
-    return Observation(asset, value, observed_at, sources, quorum), agreeing, rejected
+        value = Decimal(_median(values))
+    names.sort()
+    return Observation(asset, value, observed_at, tuple(names), quorum), agreeing, rejected
 
 
 _limits: dict[int, Decimal] = {}

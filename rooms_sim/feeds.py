@@ -56,7 +56,10 @@ class SimulatedFeed:
         outages, outage_probability = self._outages, self._outage_probability
         stale_probability = self._stale_probability
         # The asset keys (None: every asset) of the outage windows open at t, or None.
-        down = {k for a, b, k in outages if a <= t < b} or None
+        down: set[str | None] | None = None
+        for start, end, key in outages:
+            if start <= t < end:
+                down = {key} if down is None else down | {key}
         for asset in assets:
             key = asset.key
             model = models.get(key)
