@@ -42,6 +42,9 @@ class RoomState(StrEnum):
         return not self.is_terminal
 
 
+# Results are immutable: one shared Success(None) serves every successful check.
+_DONE: Success[None] = Success(None)
+
 TERMINAL_STATES = frozenset({RoomState.SETTLED, RoomState.CANCELLED, RoomState.VOID})
 
 ALLOWED_TRANSITIONS: dict[RoomState, frozenset[RoomState]] = {
@@ -151,7 +154,7 @@ class Room(BaseModel):
             return Failure(RoomClosedForBets(self.id, self.state.value))
         if now >= self.lock_at:
             return Failure(RoomLocked(self.id, self.lock_at))
-        return Success(None)
+        return _DONE
 
     def add_to_pool(self, side: Side, stake: int, now: datetime) -> bool:
         """Count an accepted bet; returns True when this bet opened the room."""
@@ -176,7 +179,7 @@ class Room(BaseModel):
                 return Failure(AlreadySettled(self.id, self.state.value))
             return Failure(IllegalTransition(self.id, self.state.value, to.value))
         self.state = to
-        return Success(None)
+        return _DONE
 
     def should_cancel_at_lock(self) -> bool:
         """At ``lock_at`` a room still QUEUING, or with an empty pool, is cancelled."""

@@ -40,6 +40,11 @@ _PENDING_WITHDRAWAL_STATES = frozenset(
     {WithdrawalState.PENDING_APPROVAL, WithdrawalState.APPROVED, WithdrawalState.SENT}
 )
 
+# Results are immutable, so the constant ones are shared.
+_DONE: Success[None] = Success(None)
+_POSTED: Success[bool] = Success(True)
+_ALREADY_POSTED: Success[bool] = Success(False)
+
 _M = TypeVar("_M", bound=BaseModel)
 _new = object.__new__
 _set = object.__setattr__
@@ -258,7 +263,7 @@ class InMemoryBetRepository(_Repo):
         self._u.new_bet_keys.add(key)
         self._u.staged_bets[bet.id] = _clone(bet)
         self._u.new_bets.append(bet.id)
-        return Success(None)
+        return _DONE
 
     def _lookup(self, bet_id: int) -> Bet | None:
         return self._u.staged_bets.get(bet_id) or self._s.bets.get(bet_id)
@@ -317,7 +322,7 @@ class InMemoryLedgerRepository(_Repo):
 
     async def post(self, entry: JournalEntry) -> Result[bool, InsufficientFunds]:
         if entry.key in self._s.entries or entry.key in self._u.staged_entry_keys:
-            return Success(False)
+            return _ALREADY_POSTED
         deltas = self._u.staged_deltas
         balances = self._s.balances
         net = entry.net_by_account()
@@ -331,7 +336,7 @@ class InMemoryLedgerRepository(_Repo):
         self._u.staged_entries.append(entry)
         self._u.staged_entry_accounts.append(tuple(net))
         self._u.staged_entry_keys.add(entry.key)
-        return Success(True)
+        return _POSTED
 
     async def balance(self, account: str) -> int:
         return self._s.balances.get(account, 0) + self._u.staged_deltas.get(account, 0)
