@@ -190,12 +190,14 @@ class InMemoryUserRepository(_Repo):
 
     async def referrer_chains(self, user_ids: Sequence[int], levels: int) -> dict[int, list[int]]:
         chains: dict[int, list[int]] = {}
+        staged, stored = self._u.staged_users, self._s.users
         for user_id in user_ids:
             chain: list[int] = []
-            current = self._lookup(user_id)
+            current = staged.get(user_id) or stored.get(user_id)  # _lookup, inlined
             while current is not None and current.referrer_id is not None and len(chain) < levels:
-                chain.append(current.referrer_id)
-                current = self._lookup(current.referrer_id)
+                referrer_id = current.referrer_id
+                chain.append(referrer_id)
+                current = staged.get(referrer_id) or stored.get(referrer_id)
             chains[user_id] = chain
         return chains
 
@@ -305,7 +307,13 @@ class InMemoryBetRepository(_Repo):
 
     async def list_for_room(self, room_id: int) -> list[Bet]:
         ids = self._ids_for(self._s.bets_by_room, room_id, "room_id")
-        return [_clone(b) for bid in sorted(ids) if (b := self._lookup(bid)) is not None]
+        staged, stored = self._u.staged_bets, self._s.bets
+        found: list[Bet] = []
+        for bet_id in sorted(ids):  # _lookup inlined: settlement lists every bet of a room
+            bet = staged.get(bet_id) or stored.get(bet_id)
+            if bet is not None:
+                found.append(_clone(bet))
+        return found
 
     async def list_for_user(self, user_id: int, limit: int = 50) -> list[Bet]:
         ids = self._ids_for(self._s.bets_by_user, user_id, "user_id")
