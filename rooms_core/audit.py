@@ -8,6 +8,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from json.encoder import encode_basestring_ascii
 
 from returns.result import Failure, Result, Success
 
@@ -28,6 +29,71 @@ class AuditChainBroken(DomainError):
         return f"audit chain broken at record {self.seq}: {self.reason}"
 
 
+_last_iso: tuple[datetime, str] | None = None
+# '"key":' for the detail keys seen so far (a few dozen in practice; bounded all the same).
+_key_prefixes: dict[str, str] = {}
+_MAX_KEY_PREFIXES = 1024
+
+
+def _isoformat(at: datetime) -> str:
+    """``at.isoformat()``, remembered for the last moment: the records of one commit, and
+    a chain being verified, share their timestamps."""
+    global _last_iso
+    last = _last_iso
+    if last is not None and last[0] is at:
+        return last[1]
+    text = at.isoformat()
+    _last_iso = (at, text)
+    return text
+
+
+def canonical_body(
+    seq: int,
+    at: datetime,
+    actor: str,
+    action: str,
+    details: dict[str, str | int | None],
+    prev_hash: str,
+) -> str:
+    """The canonical JSON text that a record's hash is taken over: ``[seq, at, actor,
+    action, details, prev_hash]`` with sorted keys, no spaces and ASCII only.
+
+    Records are written by the hundred thousand, so the common shape (string keys; str,
+    str enum, int or None values) is written directly, character for character as the JSON
+    encoder writes it; anything else goes through the encoder itself."""
+    iso = _isoformat(at)
+    try:
+        keys = sorted(details) if type(seq) is int else None
+    except TypeError:  # keys of mixed types: the encoder raises its own error for them
+        keys = None
+    if keys is not None:
+        quote = encode_basestring_ascii
+        parts = []
+        for key in keys:
+            if type(key) is not str:
+                break
+            prefix = _key_prefixes.get(key)
+            if prefix is None:
+                prefix = f"{quote(key)}:"
+                if len(_key_prefixes) < _MAX_KEY_PREFIXES:
+                    _key_prefixes[key] = prefix
+            value = details[key]
+            if isinstance(value, str):
+                parts.append(prefix + quote(value))
+            elif value is None:
+                parts.append(prefix + "null")
+            elif type(value) is int:
+                parts.append(f"{prefix}{value}")
+            else:
+                break
+        else:
+            return (
+                f"[{seq},{quote(iso)},{quote(actor)},{quote(action)},"
+                f"{{{','.join(parts)}}},{quote(prev_hash)}]"
+            )
+    return _CANONICAL.encode([seq, iso, actor, action, details, prev_hash])
+
+
 def record_hash(
     seq: int,
     at: datetime,
@@ -37,7 +103,7 @@ def record_hash(
     prev_hash: str,
 ) -> str:
     """SHA-256 over a canonical JSON form of the record and the previous hash."""
-    body = _CANONICAL.encode([seq, at.isoformat(), actor, action, details, prev_hash])
+    body = canonical_body(seq, at, actor, action, details, prev_hash)
     return hashlib.sha256(body.encode()).hexdigest()
 
 
@@ -49,15 +115,8 @@ def make_record(
     details: dict[str, str | int | None],
     prev_hash: str,
 ) -> AuditRecord:
-    return AuditRecord(
-        seq=seq,
-        at=at,
-        actor=actor,
-        action=action,
-        details=details,
-        prev_hash=prev_hash,
-        hash=record_hash(seq, at, actor, action, details, prev_hash),
-    )
+    digest = record_hash(seq, at, actor, action, details, prev_hash)
+    return AuditRecord(seq, at, actor, action, details, prev_hash, digest)
 
 
 def verify_chain(

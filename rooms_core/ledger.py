@@ -85,9 +85,14 @@ class JournalEntry:
     memo: str = ""
 
     def __post_init__(self) -> None:
-        if not self.postings:
+        postings = self.postings
+        if not postings:
             raise UnbalancedEntry(f"entry {self.key} has no postings")
-        if sum(p.amount for p in self.postings) != 0:
+        if len(postings) == 2:  # a transfer, the common case
+            total = postings[0].amount + postings[1].amount
+        else:
+            total = sum([p.amount for p in postings])
+        if total != 0:
             raise UnbalancedEntry(f"entry {self.key} does not sum to zero")
 
     @classmethod

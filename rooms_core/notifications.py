@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from rooms_core.models import NotificationKind, OutboxMessage
@@ -25,17 +26,21 @@ async def notify(
     **payload: str | int,
 ) -> None:
     """Queue one notification; ``dedupe_key`` makes a replayed change queue nothing new."""
-    await uow.outbox.add(
-        OutboxMessage(
-            id=await uow.outbox.next_id(),
-            user_id=user_id,
-            kind=kind,
-            payload=payload,
-            dedupe_key=dedupe_key,
-            created_at=at,
-            next_attempt_at=at,
-            attempts=0,
-            sent_at=None,
-            last_error=None,
-        )
+    outbox = uow.outbox
+    await outbox.add(
+        OutboxMessage(await outbox.next_id(), user_id, kind, payload, dedupe_key, at, at)
     )
+
+
+async def notify_many(
+    uow: UnitOfWork,
+    notifications: Iterable[tuple[int, NotificationKind, str, dict[str, str | int]]],
+    at: datetime,
+) -> None:
+    """Queue ``(user_id, kind, dedupe_key, payload)`` notifications in order: the same as a
+    :func:`notify` for each (settling a room notifies every bettor)."""
+    outbox = uow.outbox
+    for user_id, kind, dedupe_key, payload in notifications:
+        await outbox.add(
+            OutboxMessage(await outbox.next_id(), user_id, kind, payload, dedupe_key, at, at)
+        )

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from statistics import median
+from statistics import StatisticsError
 
 from returns.result import Failure, Result, Success
 
@@ -25,6 +25,7 @@ from rooms_core.ports.clock import Clock
 from rooms_core.ports.prices import PriceSource
 
 NOT_LISTED = "not_listed"  # a source's reason for a token too new to be listed
+_NO_AGE = timedelta(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +64,7 @@ def aggregate(
     fresh: list[Quote] = []
     for q in quotes:
         age = now - q.observed_at
-        if age < timedelta(0):
+        if age < _NO_AGE:
             rejected.append((q.source, "timestamp in the future"))
         elif age > max_age:
             rejected.append((q.source, f"stale ({age.total_seconds():.0f}s old)"))
@@ -78,25 +79,59 @@ def aggregate(
         # The median of all fresh quotes: with three sources, one far off cannot drag the
         # reference (the median of the *other* two would be the mean of a good and a bad one,
         # and every source would be rejected).
-        limit = Decimal(max_deviation_bps) / Decimal(10_000)
-        reference = Decimal(median([q.value for q in fresh]))
+        limit = _deviation_limit(max_deviation_bps)
+        values = []
+        for q in fresh:  # loops rather than comprehensions here: no frame per poll
+            values.append(q.value)
+        reference = Decimal(_median(values))
+        bound = reference * limit
         for q in fresh:
-            if abs(q.value - reference) <= reference * limit:
+            if abs(q.value - reference) <= bound:
                 agreeing.append(q)
             else:
                 rejected.append((q.source, f"deviates from the median ({reference})"))
     if len(agreeing) < quorum:
         return None, agreeing, rejected
-    value = Decimal(median([q.value for q in agreeing]))
-    observed_at = min(q.observed_at for q in agreeing)
-    observation = Observation(
-        asset=asset,
-        value=value,
-        observed_at=observed_at,
-        sources=tuple(sorted(q.source for q in agreeing)),
-        quorum=quorum,
-    )
-    return observation, agreeing, rejected
+    observed_at = agreeing[0].observed_at
+    names = []
+    values = []
+    for q in agreeing:
+        if q.observed_at < observed_at:
+            observed_at = q.observed_at
+        names.append(q.source)
+        values.append(q.value)
+    if len(agreeing) > 1 and len(agreeing) == len(fresh):
+        value = reference  # every fresh quote agrees: the same median again
+    else:
+        value = Decimal(_median(values))
+    names.sort()
+    return Observation(asset, value, observed_at, tuple(names), quorum), agreeing, rejected
+
+
+_limits: dict[int, Decimal] = {}
+
+
+def _deviation_limit(max_deviation_bps: int) -> Decimal:
+    """``max_deviation_bps / 10_000`` as a Decimal, computed once per value."""
+    limit = _limits.get(max_deviation_bps)
+    if limit is None:
+        limit = _limits[max_deviation_bps] = Decimal(max_deviation_bps) / Decimal(10_000)
+    return limit
+
+
+def _median(values: list[Decimal]) -> Decimal:
+    """``statistics.median`` (the middle value, or the mean of the two middle ones) without
+    its generic checks: the oracle takes one per poll."""
+    if len(values) == 1:
+        return values[0]
+    data = sorted(values)
+    n = len(data)
+    if n == 0:
+        raise StatisticsError("no median for empty data")
+    if n % 2 == 1:
+        return data[n // 2]
+    i = n // 2
+    return (data[i - 1] + data[i]) / 2
 
 
 class ConsensusOracle:
@@ -146,24 +181,28 @@ class ConsensusOracle:
         """Consensus for several assets with one request per source (each source is asked
         for all the assets it covers at once: RULES 5)."""
         wanted = list(dict.fromkeys(assets))
-        asked = [(s, [a for a in wanted if s.supports(a)]) for s in self.sources]
+        # Per asset, by position in ``wanted``: assets hash through Python code, and a poll
+        # would otherwise hash each one a dozen times.
+        asked = [(s, [(i, a) for i, a in enumerate(wanted) if s.supports(a)]) for s in self.sources]
         asked = [(s, covered) for s, covered in asked if covered]
         if self.concurrent and len(asked) > 1:
-            answers = list(await asyncio.gather(*(s.fetch(c) for s, c in asked)))
+            answers = list(await asyncio.gather(*(s.fetch([a for _, a in c]) for s, c in asked)))
         else:
-            answers = [await s.fetch(c) for s, c in asked]
-        quotes: dict[Asset, list[Quote]] = {a: [] for a in wanted}
-        errors: dict[Asset, list[SourceError]] = {a: [] for a in wanted}
+            answers = [await s.fetch([a for _, a in c]) for s, c in asked]
+        quotes: list[list[Quote]] = [[] for _ in wanted]
+        errors: list[list[SourceError]] = [[] for _ in wanted]
+        covering = [0] * len(wanted)  # how many sources cover each asset
         for (source, covered), by_asset in zip(asked, answers, strict=True):
-            for asset in covered:
+            for i, asset in covered:
+                covering[i] += 1
                 result = by_asset.get(asset)
                 if result is None:
-                    errors[asset].append(SourceError(source.name, "unsupported"))
-                elif isinstance(result, Failure):
-                    errors[asset].append(result.failure())
+                    errors[i].append(SourceError(source.name, "unsupported"))
+                elif not isinstance(result, Success):
+                    errors[i].append(result.failure())
                 else:
-                    quotes[asset].append(result.unwrap())
-        return {a: self._decide(a, len(self.covering(a)), quotes[a], errors[a]) for a in wanted}
+                    quotes[i].append(result.unwrap())
+        return {a: self._decide(a, covering[i], quotes[i], errors[i]) for i, a in enumerate(wanted)}
 
     def _decide(
         self, asset: Asset, covering: int, quotes: list[Quote], errors: list[SourceError]
@@ -173,7 +212,8 @@ class ConsensusOracle:
         observation, used, rejected = aggregate(
             asset, quotes, now, quorum, self.settings.max_age, self.settings.max_deviation_bps
         )
-        rejected = [(e.source, e.reason) for e in errors] + rejected
+        if errors:
+            rejected = [(e.source, e.reason) for e in errors] + rejected
         if self._record is not None:
             self._record(OracleDecision(asset, now, observation, tuple(used), tuple(rejected)))
         if observation is None:
@@ -195,7 +235,7 @@ class ConsensusOracle:
             result = by_asset.get(asset)
             if result is None:
                 errors.append(SourceError(source.name, "unsupported"))
-            elif isinstance(result, Failure):
+            elif not isinstance(result, Success):
                 errors.append(result.failure())
             else:
                 quotes.append(result.unwrap())

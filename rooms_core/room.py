@@ -42,6 +42,9 @@ class RoomState(StrEnum):
         return not self.is_terminal
 
 
+# Results are immutable: one shared Success(None) serves every successful check.
+_DONE: Success[None] = Success(None)
+
 TERMINAL_STATES = frozenset({RoomState.SETTLED, RoomState.CANCELLED, RoomState.VOID})
 
 ALLOWED_TRANSITIONS: dict[RoomState, frozenset[RoomState]] = {
@@ -95,15 +98,24 @@ class Room(BaseModel):
     # call, which pydantic would inspect on every construction of a room.
     _events: tuple[DomainEvent, ...] = PrivateAttr(default=())
 
+    # ``_events`` is read and written in ``__pydantic_private__`` directly: pydantic's own
+    # route for a private attribute (``__getattr__``, then a failed ``hasattr`` on the
+    # attribute's descriptor) costs microseconds, and a room saves its events on every bet.
+
     def _raise(self, event: DomainEvent) -> None:
-        # A new list each time: copies of a room share private attributes shallowly.
-        self._events = (*self._events, event)
+        # A new tuple each time: copies of a room share private attributes shallowly.
+        private = self.__pydantic_private__
+        assert private is not None  # a model with private attributes always has the dict
+        private["_events"] = (*private["_events"], event)
 
     def pull_events(self) -> list[DomainEvent]:
         """The events this aggregate raised since the last pull."""
-        events = self._events
-        if events:
-            self._events = ()
+        private = self.__pydantic_private__
+        assert private is not None
+        events = private["_events"]
+        if not events:
+            return []
+        private["_events"] = ()
         return list(events)
 
     # --- reading -------------------------------------------------------------------
@@ -142,7 +154,7 @@ class Room(BaseModel):
             return Failure(RoomClosedForBets(self.id, self.state.value))
         if now >= self.lock_at:
             return Failure(RoomLocked(self.id, self.lock_at))
-        return Success(None)
+        return _DONE
 
     def add_to_pool(self, side: Side, stake: int, now: datetime) -> bool:
         """Count an accepted bet; returns True when this bet opened the room."""
@@ -167,7 +179,7 @@ class Room(BaseModel):
                 return Failure(AlreadySettled(self.id, self.state.value))
             return Failure(IllegalTransition(self.id, self.state.value, to.value))
         self.state = to
-        return Success(None)
+        return _DONE
 
     def should_cancel_at_lock(self) -> bool:
         """At ``lock_at`` a room still QUEUING, or with an empty pool, is cancelled."""

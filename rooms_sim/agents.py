@@ -7,9 +7,10 @@ run is reproducible from its seed.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
+from rooms_core.ledger import user_account
 from rooms_core.models import Side
 
 STAKE_GRANULARITY = 1_000_000  # stakes are whole thousandths of a SOL, like a person types
@@ -33,6 +34,10 @@ class Agent:
     deposited: int = 0
     withdrawn: int = 0
     deposits_made: int = 0
+    account: str = field(init=False)  # the ledger account of the agent's balance
+
+    def __post_init__(self) -> None:
+        self.account = user_account(self.user_id)
 
 
 @dataclass(frozen=True, slots=True)

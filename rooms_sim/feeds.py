@@ -47,35 +47,33 @@ class SimulatedFeed:
     def supports(self, asset: Asset) -> bool:
         return asset.key in self._models
 
-    def _in_outage(self, t: float, key: str) -> bool:
-        return any(a <= t < b and (k is None or k == key) for a, b, k in self._outages)
-
     async def fetch(self, assets: Sequence[Asset]) -> Mapping[Asset, Result[Quote, SourceError]]:
         now = self._clock.now()
         t = (now - self._start).total_seconds()
         out: dict[Asset, Result[Quote, SourceError]] = {}
         rng = self._rng
+        name, models, noise = self.name, self._models, self._noise
+        outages, outage_probability = self._outages, self._outage_probability
+        stale_probability = self._stale_probability
+        # The asset keys (None: every asset) of the outage windows open at t, or None.
+        down: set[str | None] | None = None
+        for start, end, key in outages:
+            if start <= t < end:
+                down = {key} if down is None else down | {key}
         for asset in assets:
-            model = self._models.get(asset.key)
+            key = asset.key
+            model = models.get(key)
             if model is None:
-                out[asset] = Failure(SourceError(self.name, "unsupported"))
+                out[asset] = Failure(SourceError(name, "unsupported"))
                 continue
-            if self._in_outage(t, asset.key) or (
-                self._outage_probability and rng.random() < self._outage_probability
+            if (down is not None and (None in down or key in down)) or (
+                outage_probability and rng.random() < outage_probability
             ):
-                out[asset] = Failure(SourceError(self.name, "unavailable", "simulated outage"))
+                out[asset] = Failure(SourceError(name, "unavailable", "simulated outage"))
                 continue
             observed_at = now
-            if self._stale_probability and rng.random() < self._stale_probability:
+            if stale_probability and rng.random() < stale_probability:
                 observed_at = now - self._stale_by
-            price = model.price_at(t) * (1.0 + rng.gauss(0.0, self._noise))
-            out[asset] = Success(
-                Quote(
-                    asset=asset,
-                    value=Decimal(f"{price:.10g}"),
-                    source=self.name,
-                    observed_at=observed_at,
-                    confidence=None,
-                )
-            )
+            price = model.price_at(t) * (1.0 + rng.gauss(0.0, noise))
+            out[asset] = Success(Quote(asset, Decimal(f"{price:.10g}"), name, observed_at, None))
         return out

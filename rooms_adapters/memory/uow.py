@@ -3,6 +3,8 @@
 A unit of work takes the store's lock for its whole life, stages every write, and applies
 the staged writes to the store only at ``commit``; leaving without commit discards them.
 Objects cross the boundary as copies, so nothing leaks out of an uncommitted transaction.
+(Copies are made by :func:`_clone`, a shallow copy like pydantic's ``model_copy()`` without
+its generic machinery: the simulator makes a million of them a run.)
 """
 
 from __future__ import annotations
@@ -11,8 +13,10 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 from types import TracebackType
-from typing import Self
+from typing import Self, TypeVar
 
+from pydantic import BaseModel
+from pydantic_core import PydanticUndefined
 from returns.result import Failure, Result, Success
 
 from rooms_adapters.memory.store import InMemoryStore, RewardRow
@@ -37,13 +41,76 @@ _PENDING_WITHDRAWAL_STATES = frozenset(
     {WithdrawalState.PENDING_APPROVAL, WithdrawalState.APPROVED, WithdrawalState.SENT}
 )
 
+# Results are immutable, so the constant ones are shared.
+_DONE: Success[None] = Success(None)
+_POSTED: Success[bool] = Success(True)
+_ALREADY_POSTED: Success[bool] = Success(False)
+
+_M = TypeVar("_M", bound=BaseModel)
+_new = object.__new__
+_set = object.__setattr__
+
+
+def _clone(model: _M) -> _M:
+    """A shallow copy of a pydantic model, as ``model.model_copy()`` makes one: the field
+    values, the set of fields set, extra fields and private attributes (without undefined
+    ones), each in a container of its own, so changing the copy never changes the original.
+    """
+    copy = _new(type(model))
+    _set(copy, "__dict__", model.__dict__.copy())
+    _set(copy, "__pydantic_fields_set__", model.__pydantic_fields_set__.copy())
+    extra = model.__pydantic_extra__
+    _set(copy, "__pydantic_extra__", None if extra is None else extra.copy())
+    private = model.__pydantic_private__
+    if private is not None:
+        copied = private.copy()
+        for name, value in private.items():  # (a loop, not a comprehension: no frame)
+            if value is PydanticUndefined:
+                del copied[name]
+        private = copied
+    _set(copy, "__pydantic_private__", private)
+    return copy
+
+
+class _Staged:
+    """What one unit of work has written and not committed yet. Its repositories share
+    it instead of pointing back at the unit of work, so a finished unit of work is freed
+    at once by reference counting instead of waiting, as a cycle, for the collector."""
+
+    def __init__(self, store: InMemoryStore) -> None:
+        self.store = store
+        self.reset()
+
+    def reset(self) -> None:
+        self.staged_users: dict[int, User] = {}
+        self.new_users: list[int] = []
+        self.staged_rooms: dict[int, Room] = {}
+        self.staged_bets: dict[int, Bet] = {}
+        self.new_bets: list[int] = []
+        self.new_bet_keys: set[tuple[int, int]] = set()
+        self.staged_entries: list[JournalEntry] = []
+        self.staged_entry_accounts: list[tuple[str, ...]] = []
+        self.staged_entry_keys: set[str] = set()
+        self.staged_deltas: dict[str, int] = {}
+        self.staged_rewards: list[RewardRow] = []
+        self.staged_outbox_new: list[OutboxMessage] = []
+        self.staged_outbox_keys: set[str] = set()
+        self.staged_outbox_updates: dict[int, tuple[str, datetime, str | None]] = {}
+        self.staged_audit: list[tuple[str, str, dict[str, str | int | None]]] = []
+        self.staged_idempotency: dict[str, str] = {}
+        self.staged_deposits: dict[tuple[str, str, int], Deposit] = {}
+        self.staged_cursors: dict[str, str] = {}
+        self.staged_withdrawals: dict[int, Withdrawal] = {}
+        self.staged_controls: PlatformControls | None = None
+        self.staged_events: list[DomainEvent] = []
+
 
 class _Repo:
     __slots__ = ("_s", "_u")
 
-    def __init__(self, uow: InMemoryUnitOfWork) -> None:
-        self._u = uow
-        self._s = uow.store
+    def __init__(self, staged: _Staged) -> None:
+        self._u = staged
+        self._s = staged.store
 
 
 class InMemoryUserRepository(_Repo):
@@ -60,7 +127,7 @@ class InMemoryUserRepository(_Repo):
         if user_id is None:
             return None
         user = self._lookup(user_id)
-        return None if user is None else user.model_copy()
+        return None if user is None else _clone(user)
 
     async def add(self, user: User) -> None:
         for index, value in (
@@ -70,7 +137,7 @@ class InMemoryUserRepository(_Repo):
         ):
             if value is not None and value in index:
                 raise ValueError(f"duplicate user key {value!r}")
-        self._u.staged_users[user.id] = user.model_copy()
+        self._u.staged_users[user.id] = _clone(user)
         self._u.new_users.append(user.id)
 
     async def get(self, user_id: int) -> User | None:
@@ -85,7 +152,7 @@ class InMemoryUserRepository(_Repo):
     def _find(self, attr: str, value: object) -> User | None:
         for user in self._u.staged_users.values():
             if getattr(user, attr) == value:
-                return user.model_copy()
+                return _clone(user)
         return None
 
     async def get_by_telegram_id(self, telegram_id: int) -> User | None:
@@ -101,7 +168,7 @@ class InMemoryUserRepository(_Repo):
         return found or self._copy(self._s.user_by_address.get(address))
 
     async def update(self, user: User) -> None:
-        self._u.staged_users[user.id] = user.model_copy()
+        self._u.staged_users[user.id] = _clone(user)
 
     async def with_deposit_address(self, after_id: int, limit: int) -> list[User]:
         merged = {**self._s.users, **self._u.staged_users}
@@ -109,7 +176,7 @@ class InMemoryUserRepository(_Repo):
             (u for u in merged.values() if u.id > after_id and u.deposit_address is not None),
             key=lambda u: u.id,
         )
-        return [u.model_copy() for u in found[:limit]]
+        return [_clone(u) for u in found[:limit]]
 
     def _children(self, user_id: int) -> list[int]:
         children = list(self._s.referred.get(user_id, ()))
@@ -128,12 +195,14 @@ class InMemoryUserRepository(_Repo):
 
     async def referrer_chains(self, user_ids: Sequence[int], levels: int) -> dict[int, list[int]]:
         chains: dict[int, list[int]] = {}
+        staged, stored = self._u.staged_users, self._s.users
         for user_id in user_ids:
             chain: list[int] = []
-            current = self._lookup(user_id)
+            current = staged.get(user_id) or stored.get(user_id)  # _lookup, inlined
             while current is not None and current.referrer_id is not None and len(chain) < levels:
-                chain.append(current.referrer_id)
-                current = self._lookup(current.referrer_id)
+                referrer_id = current.referrer_id
+                chain.append(referrer_id)
+                current = staged.get(referrer_id) or stored.get(referrer_id)
             chains[user_id] = chain
         return chains
 
@@ -147,18 +216,18 @@ class InMemoryRoomRepository(_Repo):
     async def add(self, room: Room) -> None:
         if room.id in self._s.rooms:
             raise ValueError(f"duplicate room {room.id}")
-        self._u.staged_rooms[room.id] = room.model_copy()
+        self._u.staged_rooms[room.id] = _clone(room)
 
     async def get(self, room_id: int) -> Room | None:
         room = self._u.staged_rooms.get(room_id) or self._s.rooms.get(room_id)
-        return None if room is None else room.model_copy()
+        return None if room is None else _clone(room)
 
     async def get_for_update(self, room_id: int) -> Result[Room | None, SettlementInProgress]:
         # The unit of work already holds the store's lock: nobody else can hold this room.
         return Success(await self.get(room_id))
 
     async def update(self, room: Room) -> None:
-        self._u.staged_rooms[room.id] = room.model_copy()
+        self._u.staged_rooms[room.id] = _clone(room)
 
     def _merged(self) -> dict[int, Room]:
         if not self._u.staged_rooms:
@@ -171,7 +240,7 @@ class InMemoryRoomRepository(_Repo):
         wanted = set(states)
         matching = [r for r in self._merged().values() if r.state in wanted]
         matching.sort(key=lambda r: r.id)
-        return [r.model_copy() for r in matching[offset : offset + limit]]
+        return [_clone(r) for r in matching[offset : offset + limit]]
 
     async def count_by_state(self) -> dict[RoomState, int]:
         counts: dict[RoomState, int] = {}
@@ -191,7 +260,7 @@ class InMemoryRoomRepository(_Repo):
             ):
                 due.append(room)
         due.sort(key=lambda r: r.id)
-        return [r.model_copy() for r in due[:limit]]
+        return [_clone(r) for r in due[:limit]]
 
 
 class InMemoryBetRepository(_Repo):
@@ -205,27 +274,33 @@ class InMemoryBetRepository(_Repo):
         if key in self._s.bet_by_user_room or key in self._u.new_bet_keys:
             return Failure(AlreadyBet(bet.room_id, bet.user_id))
         self._u.new_bet_keys.add(key)
-        self._u.staged_bets[bet.id] = bet.model_copy()
+        self._u.staged_bets[bet.id] = _clone(bet)
         self._u.new_bets.append(bet.id)
-        return Success(None)
+        return _DONE
 
     def _lookup(self, bet_id: int) -> Bet | None:
         return self._u.staged_bets.get(bet_id) or self._s.bets.get(bet_id)
 
     async def get(self, bet_id: int) -> Bet | None:
         bet = self._lookup(bet_id)
-        return None if bet is None else bet.model_copy()
+        return None if bet is None else _clone(bet)
 
     async def placement_view(
         self, user_id: int, room_id: int, request_key: str
     ) -> BetPlacementView:
+        # What the idempotency, room and user repositories would answer, read directly.
+        u, s = self._u, self._s
         key = (user_id, room_id)
+        previous = u.staged_idempotency.get(request_key)
+        room = u.staged_rooms.get(room_id) or s.rooms.get(room_id)
         return BetPlacementView(
-            previous_ref=await self._u.idempotency.get(request_key),
-            room=await self._u.rooms.get(room_id),
-            has_bet=key in self._s.bet_by_user_room or key in self._u.new_bet_keys,
-            user_exists=await self._u.users.exists(user_id),
-            betting_paused=(await self._u.controls.get()).betting_paused,
+            previous_ref=previous if previous is not None else s.idempotency.get(request_key),
+            room=None if room is None else _clone(room),
+            has_bet=key in s.bet_by_user_room or key in u.new_bet_keys,
+            user_exists=user_id in s.users or user_id in u.staged_users,
+            betting_paused=(
+                s.controls if u.staged_controls is None else u.staged_controls
+            ).betting_paused,
         )
 
     async def get_by_user_and_room(self, user_id: int, room_id: int) -> Bet | None:
@@ -233,7 +308,7 @@ class InMemoryBetRepository(_Repo):
         if bet_id is None:
             for staged in self._u.staged_bets.values():
                 if staged.user_id == user_id and staged.room_id == room_id:
-                    return staged.model_copy()
+                    return _clone(staged)
             return None
         return await self.get(bet_id)
 
@@ -246,16 +321,22 @@ class InMemoryBetRepository(_Repo):
 
     async def list_for_room(self, room_id: int) -> list[Bet]:
         ids = self._ids_for(self._s.bets_by_room, room_id, "room_id")
-        return [b.model_copy() for bid in sorted(ids) if (b := self._lookup(bid)) is not None]
+        staged, stored = self._u.staged_bets, self._s.bets
+        found: list[Bet] = []
+        for bet_id in sorted(ids):  # _lookup inlined: settlement lists every bet of a room
+            bet = staged.get(bet_id) or stored.get(bet_id)
+            if bet is not None:
+                found.append(_clone(bet))
+        return found
 
     async def list_for_user(self, user_id: int, limit: int = 50) -> list[Bet]:
         ids = self._ids_for(self._s.bets_by_user, user_id, "user_id")
         newest = sorted(ids, reverse=True)[:limit]
-        return [b.model_copy() for bid in newest if (b := self._lookup(bid)) is not None]
+        return [_clone(b) for bid in newest if (b := self._lookup(bid)) is not None]
 
     async def update_many(self, bets: Sequence[Bet]) -> None:
         for bet in bets:
-            self._u.staged_bets[bet.id] = bet.model_copy()
+            self._u.staged_bets[bet.id] = _clone(bet)
 
     async def totals(self) -> BetTotals:
         staged = [self._u.staged_bets[bid] for bid in self._u.new_bets]
@@ -270,7 +351,7 @@ class InMemoryLedgerRepository(_Repo):
 
     async def post(self, entry: JournalEntry) -> Result[bool, InsufficientFunds]:
         if entry.key in self._s.entries or entry.key in self._u.staged_entry_keys:
-            return Success(False)
+            return _ALREADY_POSTED
         deltas = self._u.staged_deltas
         balances = self._s.balances
         net = entry.net_by_account()
@@ -284,7 +365,7 @@ class InMemoryLedgerRepository(_Repo):
         self._u.staged_entries.append(entry)
         self._u.staged_entry_accounts.append(tuple(net))
         self._u.staged_entry_keys.add(entry.key)
-        return Success(True)
+        return _POSTED
 
     async def balance(self, account: str) -> int:
         return self._s.balances.get(account, 0) + self._u.staged_deltas.get(account, 0)
@@ -429,18 +510,18 @@ class InMemoryWithdrawalRepository(_Repo):
     async def add(self, withdrawal: Withdrawal) -> None:
         if withdrawal.id in self._s.withdrawals:
             raise ValueError(f"duplicate withdrawal {withdrawal.id}")
-        self._u.staged_withdrawals[withdrawal.id] = withdrawal.model_copy()
+        self._u.staged_withdrawals[withdrawal.id] = _clone(withdrawal)
 
     async def get(self, withdrawal_id: int) -> Withdrawal | None:
         w = self._u.staged_withdrawals.get(withdrawal_id) or self._s.withdrawals.get(withdrawal_id)
-        return None if w is None else w.model_copy()
+        return None if w is None else _clone(w)
 
     async def get_for_update(self, withdrawal_id: int) -> Withdrawal | None:
         # The unit of work holds the store's lock: nobody else can change it meanwhile.
         return await self.get(withdrawal_id)
 
     async def update(self, withdrawal: Withdrawal) -> None:
-        self._u.staged_withdrawals[withdrawal.id] = withdrawal.model_copy()
+        self._u.staged_withdrawals[withdrawal.id] = _clone(withdrawal)
 
     async def list_by_state(
         self, states: Sequence[WithdrawalState], limit: int
@@ -448,7 +529,7 @@ class InMemoryWithdrawalRepository(_Repo):
         wanted = set(states)
         merged = {**self._s.withdrawals, **self._u.staged_withdrawals}
         found = sorted((w for w in merged.values() if w.state in wanted), key=lambda w: w.id)
-        return [w.model_copy() for w in found[:limit]]
+        return [_clone(w) for w in found[:limit]]
 
     async def pending_total(self) -> int:
         merged = {**self._s.withdrawals, **self._u.staged_withdrawals}
@@ -472,48 +553,29 @@ class InMemoryUnitOfWork:
     def __init__(self, store: InMemoryStore) -> None:
         self.store = store
         self.committed = False
-        self.users = InMemoryUserRepository(self)
-        self.rooms = InMemoryRoomRepository(self)
-        self.bets = InMemoryBetRepository(self)
-        self.ledger = InMemoryLedgerRepository(self)
-        self.referrals = InMemoryReferralRepository(self)
-        self.outbox = InMemoryOutboxRepository(self)
-        self.audit = InMemoryAuditRepository(self)
-        self.idempotency = InMemoryIdempotencyRepository(self)
-        self.deposits = InMemoryDepositRepository(self)
-        self.withdrawals = InMemoryWithdrawalRepository(self)
-        self.controls = InMemoryControlsRepository(self)
-
-    def _reset(self) -> None:
-        self.staged_users: dict[int, User] = {}
-        self.new_users: list[int] = []
-        self.staged_rooms: dict[int, Room] = {}
-        self.staged_bets: dict[int, Bet] = {}
-        self.new_bets: list[int] = []
-        self.new_bet_keys: set[tuple[int, int]] = set()
-        self.staged_entries: list[JournalEntry] = []
-        self.staged_entry_accounts: list[tuple[str, ...]] = []
-        self.staged_entry_keys: set[str] = set()
-        self.staged_deltas: dict[str, int] = {}
-        self.staged_rewards: list[RewardRow] = []
-        self.staged_outbox_new: list[OutboxMessage] = []
-        self.staged_outbox_keys: set[str] = set()
-        self.staged_outbox_updates: dict[int, tuple[str, datetime, str | None]] = {}
-        self.staged_audit: list[tuple[str, str, dict[str, str | int | None]]] = []
-        self.staged_idempotency: dict[str, str] = {}
-        self.staged_deposits: dict[tuple[str, str, int], Deposit] = {}
-        self.staged_cursors: dict[str, str] = {}
-        self.staged_withdrawals: dict[int, Withdrawal] = {}
-        self.staged_controls: PlatformControls | None = None
-        self.staged_events: list[DomainEvent] = []
+        self._staged = staged = _Staged(store)
+        self.users = InMemoryUserRepository(staged)
+        self.rooms = InMemoryRoomRepository(staged)
+        self.bets = InMemoryBetRepository(staged)
+        self.ledger = InMemoryLedgerRepository(staged)
+        self.referrals = InMemoryReferralRepository(staged)
+        self.outbox = InMemoryOutboxRepository(staged)
+        self.audit = InMemoryAuditRepository(staged)
+        self.idempotency = InMemoryIdempotencyRepository(staged)
+        self.deposits = InMemoryDepositRepository(staged)
+        self.withdrawals = InMemoryWithdrawalRepository(staged)
+        self.controls = InMemoryControlsRepository(staged)
+        self._fresh = True  # nothing staged since construction: entering need not reset
 
     def emit(self, *events: DomainEvent) -> None:
-        self.staged_events.extend(events)
+        self._staged.staged_events.extend(events)
 
     async def __aenter__(self) -> Self:
         await self.store.lock.acquire()
         self.committed = False
-        self._reset()
+        if not self._fresh:
+            self._staged.reset()
+        self._fresh = False
         return self
 
     async def __aexit__(
@@ -527,16 +589,16 @@ class InMemoryUnitOfWork:
         self.store.lock.release()
 
     async def rollback(self) -> None:
-        self._reset()
+        self._staged.reset()
 
     async def commit(self) -> None:
-        s = self.store
-        for user_id in self.new_users:
-            user = self.staged_users[user_id]
+        s, st = self.store, self._staged
+        for user_id in st.new_users:
+            user = st.staged_users[user_id]
             if user.telegram_id is not None:
                 s.user_by_telegram[user.telegram_id] = user_id
             s.user_by_code[user.referral_code] = user_id
-        for user in self.staged_users.values():
+        for user in st.staged_users.values():
             previous = s.users.get(user.id)
             if user.deposit_address is not None:
                 s.user_by_address[user.deposit_address] = user.id
@@ -545,28 +607,39 @@ class InMemoryUnitOfWork:
             ):
                 s.referred[user.referrer_id].append(user.id)
             s.users[user.id] = user
-        s.rooms.update(self.staged_rooms)
-        for bet_id in self.new_bets:
-            bet = self.staged_bets[bet_id]
-            s.bet_by_user_room[(bet.user_id, bet.room_id)] = bet_id
-            s.bets_by_room[bet.room_id].append(bet_id)
-            s.bets_by_user[bet.user_id].append(bet_id)
-            s.bet_volume += bet.stake
-        s.bets.update(self.staged_bets)
-        for entry, accounts in zip(self.staged_entries, self.staged_entry_accounts, strict=True):
-            s.entries[entry.key] = entry
-            for account in accounts:
-                s.entries_by_account[account].append(entry)
-        for account, delta in self.staged_deltas.items():
-            s.balances[account] += delta
-        for row in self.staged_rewards:
-            s.rewards.append(row)
-            s.earnings[(row.referrer_id, row.level)] += row.amount
-        for message in self.staged_outbox_new:
-            s.outbox[message.id] = message
-            s.outbox_pending[message.id] = None
-            s.outbox_dedupe.add(message.dedupe_key)
-        for message_id, (what, at, error) in self.staged_outbox_updates.items():
+        if st.staged_rooms:
+            s.rooms.update(st.staged_rooms)
+        if st.staged_bets:
+            staged_bets = st.staged_bets
+            by_user_room, by_room, by_user = s.bet_by_user_room, s.bets_by_room, s.bets_by_user
+            for bet_id in st.new_bets:
+                bet = staged_bets[bet_id]
+                by_user_room[(bet.user_id, bet.room_id)] = bet_id
+                by_room[bet.room_id].append(bet_id)
+                by_user[bet.user_id].append(bet_id)
+                s.bet_volume += bet.stake
+            s.bets.update(staged_bets)
+        if st.staged_entries:
+            entries, by_account = s.entries, s.entries_by_account
+            for entry, accounts in zip(st.staged_entries, st.staged_entry_accounts, strict=True):
+                entries[entry.key] = entry
+                for account in accounts:
+                    by_account[account].append(entry)
+            balances = s.balances
+            for account, delta in st.staged_deltas.items():
+                balances[account] += delta
+        if st.staged_rewards:
+            earnings = s.earnings
+            s.rewards.extend(st.staged_rewards)
+            for row in st.staged_rewards:
+                earnings[(row.referrer_id, row.level)] += row.amount
+        if st.staged_outbox_new:
+            outbox, pending, dedupe = s.outbox, s.outbox_pending, s.outbox_dedupe
+            for message in st.staged_outbox_new:
+                outbox[message.id] = message
+                pending[message.id] = None
+                dedupe.add(message.dedupe_key)
+        for message_id, (what, at, error) in st.staged_outbox_updates.items():
             message = replace(s.outbox[message_id])
             if what == "sent":
                 message.sent_at = at
@@ -580,22 +653,27 @@ class InMemoryUnitOfWork:
                     message.last_error = error
                 message.next_attempt_at = at
             s.outbox[message_id] = message
-        if self.staged_audit:
+        if st.staged_audit:
             now = s.clock.now()
-            prev = s.audit[-1].hash if s.audit else GENESIS_HASH
-            for actor, action, details in self.staged_audit:
-                record = make_record(len(s.audit) + 1, now, actor, action, details, prev)
-                s.audit.append(record)
+            audit = s.audit
+            prev = audit[-1].hash if audit else GENESIS_HASH
+            for actor, action, details in st.staged_audit:
+                record = make_record(len(audit) + 1, now, actor, action, details, prev)
+                audit.append(record)
                 prev = record.hash
-        s.idempotency.update(self.staged_idempotency)
-        s.deposits.update(self.staged_deposits)
-        s.cursors.update(self.staged_cursors)
-        s.withdrawals.update(self.staged_withdrawals)
-        if self.staged_controls is not None:
-            s.controls = self.staged_controls
-        events = self.staged_events
+        if st.staged_idempotency:
+            s.idempotency.update(st.staged_idempotency)
+        if st.staged_deposits:
+            s.deposits.update(st.staged_deposits)
+        if st.staged_cursors:
+            s.cursors.update(st.staged_cursors)
+        if st.staged_withdrawals:
+            s.withdrawals.update(st.staged_withdrawals)
+        if st.staged_controls is not None:
+            s.controls = st.staged_controls
+        events = st.staged_events
         s.events.extend(events)
-        self._reset()
+        st.reset()
         self.committed = True
         for event in events:
             for subscriber in s.subscribers:

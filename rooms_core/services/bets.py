@@ -17,7 +17,7 @@ from rooms_core.errors import (
 )
 from rooms_core.events import BetPlaced
 from rooms_core.ledger import EntryKind, JournalEntry, escrow_account, user_account
-from rooms_core.models import Bet, NotificationKind, Side
+from rooms_core.models import Bet, BetStatus, NotificationKind, Side, construct
 from rooms_core.notifications import notify, save_room
 from rooms_core.services.deps import Deps
 
@@ -62,14 +62,15 @@ async def place_bet(
         if room is None:
             return Failure(RoomNotFound(room_id))
         accepts = room.check_accepts_bet(now)
-        if isinstance(accepts, Failure):
+        if not isinstance(accepts, Success):
             return Failure(accepts.failure())
         if view.has_bet:
             return Failure(AlreadyBet(room_id, user_id))
         if not view.user_exists:
             return Failure(UserNotFound(user_id))
 
-        bet = Bet.model_construct(
+        bet = construct(
+            Bet,
             id=await uow.bets.next_id(),
             room_id=room_id,
             user_id=user_id,
@@ -77,7 +78,7 @@ async def place_bet(
             stake=stake,
             placed_at=now,
             idempotency_key=idempotency_key,
-            status=Bet.model_fields["status"].default,
+            status=BetStatus.ACTIVE,
             payout=0,
             refund_reason=None,
         )
@@ -90,13 +91,13 @@ async def place_bet(
             stake,
         )
         posted = await uow.ledger.post(entry)
-        if isinstance(posted, Failure):
+        if not isinstance(posted, Success):
             funds = posted.failure()
             return Failure(InsufficientBalance(stake, funds.available))
         if not posted.unwrap():  # the stake entry exists: a bet committed since the view
             return Failure(AlreadyBet(room_id, user_id))
         added = await uow.bets.add(bet)
-        if isinstance(added, Failure):
+        if not isinstance(added, Success):
             return Failure(added.failure())
         room.add_to_pool(side, stake, now)
         await save_room(uow, room)

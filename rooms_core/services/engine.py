@@ -60,7 +60,7 @@ async def process_due(
     """Do what is due for a room now: lock or cancel at ``lock_at``; at ``settle_at`` settle
     on the consensus price, or wait for one, or VOID once the grace period is over."""
     advanced = await advance_room(deps, room_id=room_id)
-    if isinstance(advanced, Failure):
+    if not isinstance(advanced, Success):
         error = advanced.failure()
         if not isinstance(error, NotDue):  # NotDue: maybe SETTLING already, awaiting a price
             return Failure(error)
@@ -78,14 +78,14 @@ async def process_due(
         settled = await settle_room(
             deps, room_id=room_id, observation=observed.unwrap(), instant=False
         )
-        if isinstance(settled, Failure):
+        if not isinstance(settled, Success):
             return Failure(settled.failure())
         return Success(DueResult(DueOutcome.SETTLED, settled.unwrap()))
     if now >= room.settle_at + deps.settings.void_grace:
         voided = await void_room(
             deps, room_id=room_id, reason=f"no valid price: {observed.failure().message}"
         )
-        if isinstance(voided, Failure):
+        if not isinstance(voided, Success):
             return Failure(voided.failure())
         return Success(DueResult(DueOutcome.VOID, voided.unwrap()))
     return Success(DueResult(DueOutcome.WAITING_FOR_PRICE))

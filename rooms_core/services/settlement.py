@@ -20,7 +20,7 @@ from rooms_core.errors import (
     SettleError,
 )
 from rooms_core.models import BetStatus, NotificationKind, Observation, RefundReason, Side
-from rooms_core.notifications import notify, save_room
+from rooms_core.notifications import notify, notify_many, save_room
 from rooms_core.parimutuel import SettlementPlan, plan_refund_all, plan_settlement
 from rooms_core.ports.storage import UnitOfWork
 from rooms_core.room import Room, RoomState
@@ -43,7 +43,7 @@ async def advance_room(deps: Deps, *, room_id: int) -> Result[RoomState, Lifecyc
     now = deps.clock.now()
     async with deps.uow() as uow:
         held = await uow.rooms.get_for_update(room_id)
-        if isinstance(held, Failure):
+        if not isinstance(held, Success):
             return Failure(held.failure())
         room = held.unwrap()
         if room is None:
@@ -56,26 +56,27 @@ async def advance_room(deps: Deps, *, room_id: int) -> Result[RoomState, Lifecyc
                     "not enough players" if room.state is RoomState.QUEUING else "one side is empty"
                 )
                 moved = room.cancel(reason, now)
-                if isinstance(moved, Failure):
+                if not isinstance(moved, Success):
                     return Failure(moved.failure())
                 await _close(uow, room, None, now, refund_reason=RefundReason.CANCELLED)
             else:
                 moved = room.lock(now)
-                if isinstance(moved, Failure):
+                if not isinstance(moved, Success):
                     return Failure(moved.failure())
                 await save_room(uow, room)
-                for bet in await uow.bets.list_for_room(room.id):
-                    await notify(
-                        uow,
-                        user_id=bet.user_id,
-                        kind=NotificationKind.ROOM_LOCKED,
-                        dedupe_key=f"room-locked:{room.id}:{bet.user_id}",
-                        at=now,
-                        room_id=room.id,
-                    )
+                bets = await uow.bets.list_for_room(room.id)
+                locked, rid = NotificationKind.ROOM_LOCKED, room.id
+                await notify_many(
+                    uow,
+                    (
+                        (b.user_id, locked, f"room-locked:{rid}:{b.user_id}", {"room_id": rid})
+                        for b in bets
+                    ),
+                    now,
+                )
         elif room.state is RoomState.LOCKED and now >= room.settle_at:
             moved = room.begin_settling(now, None)
-            if isinstance(moved, Failure):
+            if not isinstance(moved, Success):
                 return Failure(moved.failure())
             await save_room(uow, room)
         else:
@@ -98,7 +99,7 @@ async def settle_room(
     now = deps.clock.now()
     async with deps.uow() as uow:
         held = await uow.rooms.get_for_update(room_id)
-        if isinstance(held, Failure):
+        if not isinstance(held, Success):
             return Failure(held.failure())
         room = held.unwrap()
         if room is None:
@@ -110,7 +111,7 @@ async def settle_room(
                 return Failure(NotDue(room.id, room.settle_at))
             if room.state is not RoomState.SETTLING:
                 moved = room.begin_settling(now, observation.observed_at)
-                if isinstance(moved, Failure):
+                if not isinstance(moved, Success):
                     return Failure(moved.failure())
             outcome = Side.YES
         else:
@@ -118,11 +119,11 @@ async def settle_room(
                 return Failure(NotDue(room.id, room.settle_at))
             if room.state is not RoomState.SETTLING:
                 moved = room.begin_settling(now, None)
-                if isinstance(moved, Failure):
+                if not isinstance(moved, Success):
                     return Failure(moved.failure())
             outcome = Side.YES if room.condition_met(observation.value) else Side.NO
         marked = room.mark_settled(outcome, observation.value, observation.sources, now)
-        if isinstance(marked, Failure):
+        if not isinstance(marked, Success):
             return Failure(marked.failure())
         plan = await _close(
             uow,
@@ -144,13 +145,13 @@ async def void_room(
     now = deps.clock.now()
     async with deps.uow() as uow:
         held = await uow.rooms.get_for_update(room_id)
-        if isinstance(held, Failure):
+        if not isinstance(held, Success):
             return Failure(held.failure())
         room = held.unwrap()
         if room is None:
             return Failure(RoomNotFound(room_id))
         moved = room.void(reason, now)
-        if isinstance(moved, Failure):
+        if not isinstance(moved, Success):
             return Failure(moved.failure())
         plan = await _close(uow, room, None, now, refund_reason=RefundReason.VOID, actor=actor)
         await uow.commit()
@@ -187,7 +188,7 @@ async def _close(
         )
     if plan.total_pool:
         posted = await uow.ledger.post(plan.journal_entry(room.host_id, now))
-        if isinstance(posted, Failure):  # the escrow holds exactly the stakes: a bug if not
+        if not isinstance(posted, Success):  # the escrow holds exactly the stakes: a bug if not
             raise RuntimeError(f"room {room.id} escrow cannot cover its closing: {posted}")
         if not posted.unwrap():
             raise RuntimeError(f"room {room.id} was already paid out")
@@ -200,24 +201,30 @@ async def _close(
     await uow.bets.update_many(bets)
     await save_room(uow, room)
     rewards_by_referrer: dict[int, int] = defaultdict(int)
+    record_reward = uow.referrals.record_reward
     for reward in plan.rewards:
-        await uow.referrals.record_reward(
-            reward.referrer_id, reward.level, reward.amount, room.id, reward.bet_id
-        )
+        await record_reward(reward.referrer_id, reward.level, reward.amount, room.id, reward.bet_id)
         rewards_by_referrer[reward.referrer_id] += reward.amount
-    for result in plan.results:
-        await notify(
-            uow,
-            user_id=result.user_id,
-            kind=_NOTIFICATION_BY_STATUS[result.status],
-            dedupe_key=f"bet-result:{result.bet_id}",
-            at=now,
-            room_id=room.id,
-            stake=result.stake,
-            payout=result.payout,
-            profit=result.profit,
-            reason=str(result.refund_reason or ""),
-        )
+    room_id = room.id
+    await notify_many(
+        uow,
+        (
+            (
+                r.user_id,
+                _NOTIFICATION_BY_STATUS[r.status],
+                f"bet-result:{r.bet_id}",
+                {
+                    "room_id": room_id,
+                    "stake": r.stake,
+                    "payout": r.payout,
+                    "profit": r.payout - r.stake,
+                    "reason": str(r.refund_reason or ""),
+                },
+            )
+            for r in plan.results
+        ),
+        now,
+    )
     for referrer_id, amount in sorted(rewards_by_referrer.items()):
         await notify(
             uow,

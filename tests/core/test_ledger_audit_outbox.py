@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime
+import hashlib
+import json
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from rooms_core.audit import AuditChainBroken, verify_chain
+from rooms_core.audit import AuditChainBroken, canonical_body, record_hash, verify_chain
 from rooms_core.errors import (
     InsufficientBalance,
     InvalidWithdrawalAddress,
@@ -24,6 +28,7 @@ from rooms_core.ledger import (
 )
 from rooms_core.models import NotificationKind, WithdrawalState
 from rooms_core.money import sol
+from rooms_core.room import RoomState
 from rooms_core.services import wallet
 from tests.support import Platform, err, ok
 
@@ -202,3 +207,39 @@ async def test_outbox_messages_are_claimed_until_sent(platform: Platform) -> Non
     async with platform.deps.uow() as uow:
         again = await uow.outbox.claim_due(platform.clock.now(), 10)
     assert claimed[0].id not in {m.id for m in again}
+
+
+_DETAIL_VALUES = st.one_of(
+    st.none(),
+    st.text(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.booleans(),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.sampled_from(list(RoomState)),
+)
+
+
+@given(
+    seq=st.integers(min_value=1, max_value=2**40),
+    at=st.datetimes(timezones=st.sampled_from([UTC, timezone(timedelta(hours=-5))])),
+    actor=st.text(),
+    action=st.text(),
+    details=st.dictionaries(st.text(), _DETAIL_VALUES, max_size=8),
+    prev_hash=st.text(alphabet="0123456789abcdef", min_size=64, max_size=64),
+)
+def test_canonical_body_is_exactly_the_json_encoders_text(
+    seq: int,
+    at: datetime,
+    actor: str,
+    action: str,
+    details: dict[str, str | int | None],
+    prev_hash: str,
+) -> None:
+    """The fast writer of the hashed text must agree with the JSON encoder byte for byte,
+    or chains written before it (or by another adapter) would not verify."""
+    encoder = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    expected = encoder.encode([seq, at.isoformat(), actor, action, details, prev_hash])
+    assert canonical_body(seq, at, actor, action, details, prev_hash) == expected
+    assert record_hash(seq, at, actor, action, details, prev_hash) == (
+        hashlib.sha256(expected.encode()).hexdigest()
+    )
