@@ -12,6 +12,8 @@
                                        chat's events after SEQ: ``message`` (either side), ``edit``,
                                        ``delete``, ``press``, ``answer`` (callback answers with
                                        ``text``/``show_alert``), ``action`` (typing ...)
+``GET  /_user/webapp?user=ID&url=URL`` opens a ``web_app`` button's page as Telegram does: a
+                                       redirect to URL with ``#tgWebAppData=<signed initData>``
 ``GET  /file/photo/FILE_ID``           an uploaded photo
 =====================================  =============================================================
 
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 from importlib import resources
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 from aiohttp import web
 
@@ -133,7 +136,27 @@ def add_page_routes(app: web.Application, api: LocalBotApi) -> None:
         events = await api.feed(user_id, after, timeout)
         return web.json_response({"events": events})
 
+    async def webapp(request: web.Request) -> web.Response:
+        try:
+            user_id = _user_id(request.query.get("user"))
+        except ValueError as error:
+            return _error(400, str(error))
+        target = request.query.get("url", "")
+        if not target.startswith(("http://", "https://")):
+            return _error(400, "url must be an http(s) URL")
+        try:
+            init_data = api.web_app_init_data(user_id)
+        except LookupError:
+            return _error(404, "no such chat")
+        fragment = urlencode({"tgWebAppData": init_data, "tgWebAppVersion": "8.0",
+                              "tgWebAppPlatform": "web"})  # fmt: skip
+        # Set as it is: aiohttp's HTTPFound would re-quote the fragment (yarl decodes the
+        # %26 inside tgWebAppData back to "&", cutting the initData short).
+        location = f"{target.split('#', 1)[0]}#{fragment}"
+        return web.Response(status=302, headers={"Location": location})
+
     app.router.add_get("/chat", page)
+    app.router.add_get("/_user/webapp", webapp)
     app.router.add_get("/chat/{name}", asset)
     app.router.add_get("/_user/info", info)
     app.router.add_post("/_user/send", send)

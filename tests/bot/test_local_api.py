@@ -1114,3 +1114,43 @@ def test_chat_message_button_lookup() -> None:
     assert msg.callback_data_of("all") == "ya"
     with pytest.raises(LookupError, match="2 buttons"):
         msg.button("es")
+
+
+async def test_a_web_app_button_opens_with_initdata_signed_by_the_bot_token() -> None:
+    import hashlib
+    import hmac
+    from urllib.parse import parse_qsl, urlsplit
+
+    import httpx
+
+    token = "123456:TEST-TOKEN"
+    async with LocalBotApi(token=token, bot_username="web_app_bot") as api:
+        await api.send_message(5, "/start", first_name="Ann", username="ann")
+        secret = hmac.new(b"WebAppData", token.encode(), hashlib.sha256).digest()
+
+        def signed(init_data: str) -> dict[str, str]:
+            data = dict(parse_qsl(init_data))
+            check = "\n".join(f"{k}={v}" for k, v in sorted(data.items()) if k != "hash")
+            assert hmac.new(secret, check.encode(), hashlib.sha256).hexdigest() == data["hash"]
+            return data
+
+        data = signed(api.web_app_init_data(5))
+        assert '"id":5' in data["user"]
+        assert '"username":"ann"' in data["user"]
+        async with httpx.AsyncClient() as client:
+            answer = await client.get(
+                f"{api.base_url}/_user/webapp",
+                params={"user": 5, "url": "https://rooms.example/app"},
+            )
+            assert answer.status_code == 302
+            location = answer.headers["location"]
+            assert location.startswith("https://rooms.example/app#tgWebAppData=")
+            fragment = dict(parse_qsl(urlsplit(location).fragment))
+            assert (
+                dict(parse_qsl(fragment["tgWebAppData"]))["hash"]
+                == dict(parse_qsl(fragment["tgWebAppData"]))["hash"]
+            )
+            refused = await client.get(
+                f"{api.base_url}/_user/webapp", params={"user": 5, "url": "javascript:x"}
+            )
+            assert refused.status_code == 400

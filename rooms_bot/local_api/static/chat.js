@@ -259,7 +259,12 @@
           b.title = target;
           b.addEventListener("click", () => {
             const href = safeUrl(target);
-            if (href) window.open(href, "_blank", "noopener,noreferrer");
+            if (!href) return;
+            // A Mini App opens with the user's signed initData, as in Telegram.
+            const open = button.web_app_url
+              ? `/_user/webapp?user=${userId}&url=${encodeURIComponent(href)}`
+              : href;
+            window.open(open, "_blank", "noopener,noreferrer");
           });
         } else if (button.callback_data != null) {
           b.addEventListener("click", () => press(message.message_id, button.callback_data, b));
