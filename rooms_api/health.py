@@ -8,6 +8,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Mapping
 
+import redis.asyncio as redis
 from returns.result import Failure
 
 from rooms_api.schemas import CheckOut, HealthOut
@@ -69,8 +70,6 @@ def redis_check(url: str) -> HealthCheck:
     """Redis answers PING."""
 
     async def check() -> str:
-        import redis.asyncio as redis
-
         client = redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
         try:
             answer = await client.ping()  # type: ignore[misc]

@@ -37,7 +37,9 @@ async def test_a_watcher_gets_the_room_then_every_change_of_it() -> None:
         assert snapshot["room"]["id"] == room.id
         assert snapshot["room"]["yes_pool"]["lamports"] == 0
         assert (await receive(ws, "subscribed")) == {
-            "type": "subscribed", "rooms": [room.id], "unknown": [999]
+            "type": "subscribed",
+            "rooms": [room.id],
+            "unknown": [999],
         }
 
         await p.bet(await p.user(), other, Side.YES, sol(1))  # not watched: nothing comes
