@@ -102,7 +102,7 @@ async def test_a_thousand_watchers_of_one_room_each_get_every_update() -> None:
                 await asyncio.sleep(0.05)  # one change at a time, as bets come in
 
             async def versions(ws: ClientConnection) -> list[int]:
-                seen = []
+                seen: list[int] = []
                 while len(seen) < updates:
                     seen.append((await receive(ws, "room"))["version"])
                 return seen
