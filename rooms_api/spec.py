@@ -8,6 +8,7 @@ from rooms_api.schemas import ErrorOut
 
 _ERROR = {"model": ErrorOut}
 ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {**_ERROR, "description": "A body that is not JSON"},
     401: {**_ERROR, "description": "No valid Mini App initData"},
     403: {**_ERROR, "description": "Not registered, or not an admin"},
     404: {**_ERROR, "description": "No such room, user or withdrawal"},
