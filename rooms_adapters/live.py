@@ -14,6 +14,8 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
+import httpx
+
 from rooms_adapters.feeds.binance import BinanceSource
 from rooms_adapters.feeds.coingecko import CoinGeckoSource
 from rooms_adapters.feeds.cryptocompare import CryptoCompareSource
@@ -26,6 +28,7 @@ from rooms_adapters.postgres.uow import PostgresUnitOfWork
 from rooms_adapters.system.clock import SystemClock
 from rooms_adapters.system.tokens import SecretTokenSource
 from rooms_core.oracle import ConsensusOracle, OracleDecision, OracleSettings
+from rooms_core.ports.clock import Clock
 from rooms_core.ports.prices import PriceSource
 from rooms_core.price_guard import GuardedSource, GuardSettings
 from rooms_core.services.deps import Deps
@@ -57,6 +60,30 @@ def _record(decision: OracleDecision) -> None:
         )
 
 
+def live_sources(
+    client: httpx.AsyncClient, clock: Clock, feeds: Sequence[str]
+) -> list[PriceSource]:
+    """The exchange feeds named, each behind its guard (rate limit, cache, breaker)."""
+    unknown = sorted(set(feeds) - set(FEEDS))
+    if unknown:
+        raise ValueError(f"unknown price feeds {unknown}; known: {', '.join(FEEDS)}")
+    available: dict[str, PriceSource] = {
+        "binance": BinanceSource(client, clock),
+        "coingecko": CoinGeckoSource(client, clock),
+        "cryptocompare": CryptoCompareSource(client, clock),
+        "dexscreener": DexScreenerSource(client, clock),
+        "pyth": PythSource(client, clock),
+    }
+    return [
+        GuardedSource(
+            available[name],
+            clock,
+            GuardSettings(min_interval=timedelta(seconds=MIN_INTERVAL[name])),
+        )
+        for name in feeds
+    ]
+
+
 @dataclass(frozen=True, slots=True)
 class Live:
     deps: Deps
@@ -78,21 +105,7 @@ async def live_deps(
     store = await PostgresStore.connect(database, clock)
     client = new_client()
     try:
-        available: dict[str, PriceSource] = {
-            "binance": BinanceSource(client, clock),
-            "coingecko": CoinGeckoSource(client, clock),
-            "cryptocompare": CryptoCompareSource(client, clock),
-            "dexscreener": DexScreenerSource(client, clock),
-            "pyth": PythSource(client, clock),
-        }
-        sources: list[PriceSource] = [
-            GuardedSource(
-                available[name],
-                clock,
-                GuardSettings(min_interval=timedelta(seconds=MIN_INTERVAL[name])),
-            )
-            for name in feeds
-        ]
+        sources = live_sources(client, clock, feeds)
         decisions = PostgresDecisionLog(store)
 
         def record(decision: OracleDecision) -> None:

@@ -6,6 +6,7 @@ from importlib.metadata import version as installed_version
 
 import typer
 
+from rooms_cli.api import api
 from rooms_cli.audit import audit
 from rooms_cli.db import db
 from rooms_cli.sim import sim
@@ -27,6 +28,7 @@ def _register_commands(app: typer.Typer) -> None:
     app.add_typer(db, name="db")
     app.add_typer(audit, name="audit")
     app.command(name="worker")(worker)
+    app.command(name="api")(api)
 
 
 _register_commands(app)

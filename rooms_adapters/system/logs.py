@@ -80,6 +80,7 @@ class SecretScrubber:
         return value
 
     def __call__(self, logger: WrappedLogger, method: str, event: EventDict) -> EventDict:
+        event.pop("color_message", None)  # uvicorn's copy of the message with ANSI colours
         for key, value in list(event.items()):
             event[key] = REDACTED if _secret_key(key) else self._value(value)
         return event
