@@ -65,7 +65,7 @@ def test_rooms_api_serves_in_memory_and_never_logs_the_token() -> None:
 
 def test_rooms_api_without_a_token_says_what_to_set() -> None:
     process = rooms(token=None)
-    out, err = process.communicate(timeout=30)
+    _, err = process.communicate(timeout=30)
     assert process.returncode == 2
     assert "ROOMS_TELEGRAM_TOKEN" in err
     assert "Traceback" not in err
@@ -73,7 +73,7 @@ def test_rooms_api_without_a_token_says_what_to_set() -> None:
 
 def test_rooms_api_with_an_unreachable_database_says_so_without_the_password() -> None:
     process = rooms("--database-url", "postgresql://rooms:s3cretpw@127.0.0.1:1/rooms")
-    out, err = process.communicate(timeout=30)
+    _, err = process.communicate(timeout=30)
     assert process.returncode == 1
     assert "cannot use the database at postgresql://rooms:***@127.0.0.1:1/rooms" in err
     assert "s3cretpw" not in err
