@@ -28,7 +28,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.asyncio.server import ServerConnection, broadcast, serve
 
 ROOM_ID = 1
-WS = "auto"  # uvicorn picks the websockets implementation
+WS = "websockets-sansio"  # as rooms api serves
 
 
 # --- the clients (a process of their own) -------------------------------------------------

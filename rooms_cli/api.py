@@ -140,6 +140,7 @@ async def _serve(options: _Options, settings: ApiSettings) -> None:
             log_config=None,
             proxy_headers=True,
             server_header=False,
+            ws="websockets-sansio",  # websockets' current API (uvicorn's "auto" may pick legacy)
             # Compressing one update for each of a thousand watchers costs more CPU than
             # the ~700 bytes it saves each of them.
             ws_per_message_deflate=False,

@@ -100,7 +100,7 @@ async def client_of(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @asynccontextmanager
-async def serve(app: FastAPI, ws: str = "auto") -> AsyncIterator[str]:
+async def serve(app: FastAPI, ws: str = "websockets-sansio") -> AsyncIterator[str]:
     """The app under uvicorn on a free local port; yields ``host:port``."""
     config = uvicorn.Config(
         app,
