@@ -10,7 +10,7 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from rooms_adapters.system.logs import bind_trace_id, traced
+from rooms_adapters.system.logs import traced
 
 log = logging.getLogger("rooms.api.request")
 _TOKEN = re.compile(r"^[A-Za-z0-9_.-]{8,64}$")
@@ -26,7 +26,6 @@ class TraceRequests:
             return
         given = dict(scope.get("headers") or ()).get(b"x-request-id", b"").decode("latin-1")
         with traced(given if _TOKEN.match(given) else None) as trace_id:
-            bind_trace_id(trace_id)
             status = 0
             started = time.perf_counter()
 

@@ -74,7 +74,7 @@ def _build() -> Api:
 API = _build()
 schema = schemathesis.openapi.from_asgi("/openapi.json", API.app)
 fuzz = settings(
-    max_examples=25,
+    max_examples=15,
     deadline=None,
     suppress_health_check=list(HealthCheck),
     derandomize=True,
