@@ -214,9 +214,8 @@ class RoomHub:
             if ready is not None:
                 ready.set()
             async for change in feed:
-                ids = list(self.watchers) if change.everything else change.room_ids
                 try:
-                    await self.refresh(sorted(ids))
+                    await self.refresh(sorted(change.room_ids))
                 except Exception as error:  # keep following; the next change retries
                     log.warning("room updates: %s: %s", type(error).__name__, error)
 

@@ -242,7 +242,7 @@ async def _postgres_app(options: _Options, settings: ApiSettings) -> AsyncIterat
     try:
         async with live_deps(database, options.feeds) as live:
             ports = ApiPorts(
-                changes=PostgresRoomChangeFeed(database.dsn),
+                changes=PostgresRoomChangeFeed(live.store),
                 prices=PostgresPriceHistory(live.store),
                 figures=PostgresPlatformFigures(live.store),
                 events=live.store.subscribers,

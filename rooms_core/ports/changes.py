@@ -13,17 +13,13 @@ from typing import Protocol
 @dataclass(frozen=True, slots=True)
 class RoomsChanged:
     """Rooms that changed (pools, state, ...) in one committed unit of work or more, as the
-    services change them (each change of a room comes with its domain event).
-
-    ``everything`` says that changes may have been missed (the feed reconnected, or its
-    buffer overflowed): a listener should reload every room it shows."""
+    services change them (each change of a room comes with its domain event)."""
 
     room_ids: frozenset[int]
-    everything: bool = False
 
 
 class RoomChangeFeed(Protocol):
     def listen(self) -> AbstractAsyncContextManager[AsyncIterator[RoomsChanged]]:
-        """Start listening; the iterator yields the changes committed after the listening
-        began, in commit order, until the context is left. A change committed while the
-        listener is away is reported as ``RoomsChanged(..., everything=True)`` once back."""
+        """Start listening; the iterator yields the rooms changed by the commits after the
+        listening began, until the context is left. Changes that come while the listener is
+        busy are merged into its next yield; none is lost, none is reported twice."""

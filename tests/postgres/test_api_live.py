@@ -7,6 +7,7 @@ import asyncio
 import json
 import subprocess
 import sys
+import time
 from typing import Any
 
 from websockets.asyncio.client import connect
@@ -34,7 +35,7 @@ async def test_a_bet_from_another_process_reaches_the_websocket(pg_database: str
             deps,
             ApiSettings(bot_token=BOT_TOKEN),
             ApiPorts(
-                changes=PostgresRoomChangeFeed(pg_database),
+                changes=PostgresRoomChangeFeed(pg, every=0.05),
                 prices=PostgresPriceHistory(pg),
                 figures=PostgresPlatformFigures(pg),
                 events=pg.subscribers,
@@ -79,23 +80,50 @@ async def test_a_bet_from_another_process_reaches_the_websocket(pg_database: str
         await pg.close()
 
 
-async def test_the_change_feed_reconnects_and_says_changes_may_have_been_missed(
+async def test_the_change_feed_reports_a_room_that_closes_then_forgets_it(
     pg_database: str,
 ) -> None:
     platform, pg = await pg_platform(pg_database)
-    feed = PostgresRoomChangeFeed(pg_database, reconnect_after=0.05)
+    feed = PostgresRoomChangeFeed(pg, every=0.02)
     try:
+        host = await platform.user()
+        room = await platform.room(host)
         async with feed.listen() as changes:
-            async with pg.pool.acquire() as connection:
-                killed = await connection.fetchval(
-                    """SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-                       WHERE application_name = 'rooms-listen' AND datname = current_database()"""
+            async with pg.pool.acquire() as connection:  # a hand-made update, as any process
+                await connection.execute(
+                    "UPDATE rooms SET state = 'VOID', close_reason = 'x', "
+                    "closed_at = now() WHERE id = $1",
+                    room.id,
                 )
-            assert killed == 1
-            change = await asyncio.wait_for(anext(changes), timeout=10)
-            assert change.everything
-            room = await platform.room(await platform.user())  # heard again after reconnecting
+            closed = await asyncio.wait_for(anext(changes), timeout=10)
+            assert closed.room_ids == {room.id}
+            later = await platform.room(host)
             after = await asyncio.wait_for(anext(changes), timeout=10)
-            assert room.id in after.room_ids
+            assert after.room_ids == {later.id}  # the closed room is not reported again
     finally:
         await pg.close()
+
+
+def test_rooms_api_serves_over_postgresql(pg_database: str) -> None:
+    import httpx
+
+    from tests.api.test_cli import free_port, rooms
+
+    port = free_port()
+    process = rooms("--port", str(port), "--feeds", "none", "--database-url", pg_database)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
+                break
+            except httpx.TransportError:
+                assert process.poll() is None, process.communicate()
+                assert time.monotonic() < deadline, "rooms api did not start"
+                time.sleep(0.2)
+        assert health.status_code == 200, health.text
+        assert httpx.get(f"http://127.0.0.1:{port}/api/stats").status_code == 200
+        assert "rooms_users" in httpx.get(f"http://127.0.0.1:{port}/metrics").text
+    finally:
+        process.terminate()
+        process.communicate(timeout=20)
