@@ -30,6 +30,7 @@ from rooms_adapters.postgres.uow import PostgresUnitOfWork
 from rooms_adapters.system.clock import SystemClock
 from rooms_adapters.system.tokens import SecretTokenSource
 from rooms_core.oracle import ConsensusOracle, OracleDecision, OracleSettings
+from rooms_core.ports.clock import Clock
 from rooms_core.ports.prices import PriceSource
 from rooms_core.price_guard import GuardedSource, GuardSettings
 from rooms_core.services.deps import Deps
@@ -61,6 +62,35 @@ def _record(decision: OracleDecision) -> None:
         )
 
 
+def check_feeds(feeds: Sequence[str]) -> None:
+    """Refuse names that are not feeds (ValueError, naming them)."""
+    unknown = sorted(set(feeds) - set(FEEDS))
+    if unknown:
+        raise ValueError(f"unknown price feeds {unknown}; known: {', '.join(FEEDS)}")
+
+
+def live_sources(
+    client: httpx.AsyncClient, clock: Clock, feeds: Sequence[str]
+) -> list[PriceSource]:
+    """The exchange feeds named, each behind its guard (rate limit, cache, breaker)."""
+    check_feeds(feeds)
+    available: dict[str, PriceSource] = {
+        "binance": BinanceSource(client, clock),
+        "coingecko": CoinGeckoSource(client, clock),
+        "cryptocompare": CryptoCompareSource(client, clock),
+        "dexscreener": DexScreenerSource(client, clock),
+        "pyth": PythSource(client, clock),
+    }
+    return [
+        GuardedSource(
+            available[name],
+            clock,
+            GuardSettings(min_interval=timedelta(seconds=MIN_INTERVAL[name])),
+        )
+        for name in feeds
+    ]
+
+
 @dataclass(frozen=True, slots=True)
 class Live:
     deps: Deps
@@ -75,27 +105,10 @@ def live_oracle(
     oracle_settings: OracleSettings | None = None,
     record: Callable[[OracleDecision], None] = _record,
 ) -> ConsensusOracle:
-    """The consensus oracle over the named exchange feeds, each behind its guard (free-tier
-    request interval, circuit breaker, short cache)."""
-    unknown = sorted(set(feeds) - set(FEEDS))
-    if unknown:
-        raise ValueError(f"unknown price feeds {unknown}; known: {', '.join(FEEDS)}")
-    available: dict[str, PriceSource] = {
-        "binance": BinanceSource(client, clock),
-        "coingecko": CoinGeckoSource(client, clock),
-        "cryptocompare": CryptoCompareSource(client, clock),
-        "dexscreener": DexScreenerSource(client, clock),
-        "pyth": PythSource(client, clock),
-    }
-    sources: list[PriceSource] = [
-        GuardedSource(
-            available[name],
-            clock,
-            GuardSettings(min_interval=timedelta(seconds=MIN_INTERVAL[name])),
-        )
-        for name in feeds
-    ]
-    return ConsensusOracle(sources, clock, oracle_settings, record=record)
+    """The consensus oracle over the named exchange feeds (see :func:`live_sources`)."""
+    return ConsensusOracle(
+        live_sources(client, clock, feeds), clock, oracle_settings, record=record
+    )
 
 
 @asynccontextmanager
@@ -105,9 +118,7 @@ async def live_deps(
     settings: RoomsSettings | None = None,
     oracle_settings: OracleSettings | None = None,
 ) -> AsyncIterator[Live]:
-    unknown = sorted(set(feeds) - set(FEEDS))
-    if unknown:
-        raise ValueError(f"unknown price feeds {unknown}; known: {', '.join(FEEDS)}")
+    check_feeds(feeds)
     clock = SystemClock()
     store = await PostgresStore.connect(database, clock)
     client = new_client()

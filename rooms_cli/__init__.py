@@ -6,6 +6,7 @@ from importlib.metadata import version as installed_version
 
 import typer
 
+from rooms_cli.api import api
 from rooms_cli.audit import audit
 from rooms_cli.bot import bot
 from rooms_cli.db import db
@@ -30,6 +31,7 @@ def _register_commands(app: typer.Typer) -> None:
     app.add_typer(audit, name="audit")
     app.command(name="worker")(worker)
     app.command(name="bot")(bot)
+    app.command(name="api")(api)
     app.command(name="demo")(demo)
 
 

@@ -18,6 +18,7 @@ from rooms_adapters.memory.prices import InMemoryPriceSource
 from rooms_adapters.memory.store import InMemoryStore
 from rooms_core.models import Asset, AssetKind, Bet, Comparator, Observation, Side, User
 from rooms_core.money import sol
+from rooms_core.oracle import OracleDecision
 from rooms_core.ports.storage import UnitOfWork
 from rooms_core.room import Room
 from rooms_core.services import bets, rooms, users, wallet
@@ -144,9 +145,13 @@ def make_platform(
     sources: int = 2,
     assets: Sequence[Asset] = (SOL,),
     uow: Callable[[], UnitOfWork] | None = None,
+    oracle_record: Callable[[OracleDecision], None] | None = None,
 ) -> Platform:
-    """The services over in-memory adapters; ``uow`` swaps the storage (e.g. PostgreSQL)."""
+    """The services over in-memory adapters; ``uow`` swaps the storage (e.g. PostgreSQL);
+    ``oracle_record`` receives every decision of the oracle (a price history)."""
     container = InMemoryContainer(start=START)
+    if oracle_record is not None:
+        container.oracle_record.override(providers.Object(oracle_record))
     if settings is not None:
         container.settings.override(settings)
     if uow is not None:

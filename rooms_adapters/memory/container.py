@@ -6,6 +6,7 @@ The one place that wires in-memory adapters to the core services. Other deployme
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from dependency_injector import containers, providers
@@ -17,7 +18,7 @@ from rooms_adapters.memory.signer import InMemorySigner
 from rooms_adapters.memory.store import InMemoryStore
 from rooms_adapters.memory.tokens import SeededTokenSource
 from rooms_adapters.memory.uow import InMemoryUnitOfWork
-from rooms_core.oracle import ConsensusOracle, OracleSettings
+from rooms_core.oracle import ConsensusOracle, OracleDecision, OracleSettings
 from rooms_core.ports.prices import PriceSource
 from rooms_core.services.deps import Deps
 from rooms_core.settings import RoomsSettings
@@ -32,6 +33,10 @@ class InMemoryContainer(containers.DeclarativeContainer):
     oracle_settings = providers.Singleton(OracleSettings)
     price_sources: providers.Provider[list[PriceSource]] = providers.Object([])
     concurrent_price_fetch = providers.Object(True)
+    # Where the oracle's decisions go (e.g. InMemoryPriceHistory.record); none by default.
+    oracle_record: providers.Provider[Callable[[OracleDecision], None] | None] = providers.Object(
+        None
+    )
 
     clock = providers.Singleton(VirtualClock, start=start)
     store = providers.Singleton(InMemoryStore, clock=clock)
@@ -43,6 +48,7 @@ class InMemoryContainer(containers.DeclarativeContainer):
         clock=clock,
         settings=oracle_settings,
         concurrent=concurrent_price_fetch,
+        record=oracle_record,
     )
     messenger = providers.Singleton(InMemoryMessenger)
     signer = providers.Singleton(InMemorySigner, seed=providers.Object(b"in-memory signer"))
