@@ -8,6 +8,7 @@ import contextlib
 import logging
 import random
 import secrets
+import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -15,20 +16,29 @@ from decimal import Decimal
 
 import anyio
 import httpx
+import uvicorn
 from aiogram import Router
 from aiogram.filters import Command
 from aiogram.types import Message
 from dependency_injector import providers
+from fastapi import FastAPI
 from returns.result import Success
 from solders.keypair import Keypair
 
+from rooms_adapters.memory.changes import InMemoryRoomChangeFeed
 from rooms_adapters.memory.container import InMemoryContainer
+from rooms_adapters.memory.figures import InMemoryPlatformFigures
+from rooms_adapters.memory.price_history import InMemoryPriceHistory
 from rooms_adapters.memory.store import InMemoryStore
 from rooms_adapters.solana.litesvm_chain import LiteSvmChain
 from rooms_adapters.solana.local_signer import InMemoryKeyVault, LocalSigner, MasterKey
 from rooms_adapters.system.clock import SystemClock
 from rooms_adapters.system.tokens import SecretTokenSource
 from rooms_adapters.telegram.messenger import TelegramMessenger
+from rooms_api.app import create_app
+from rooms_api.context import ApiPorts
+from rooms_api.health import database_check
+from rooms_api.settings import ApiSettings
 from rooms_bot.app import build_dispatcher, create_bot, prepare
 from rooms_bot.local_api import LocalBotApi
 from rooms_bot.middlewares import Throttle
@@ -83,6 +93,8 @@ async def running_demo(
     container.tokens.override(providers.Object(SecretTokenSource()))
     container.settings.override(providers.Object(RoomsSettings(min_duration=timedelta(minutes=2))))
     container.price_sources.override(providers.Object(simulated_feeds(clock, start)))
+    history = InMemoryPriceHistory()
+    container.oracle_record.override(providers.Object(history.record))
     deps = container.deps()
     store = container.store()
 
@@ -93,17 +105,30 @@ async def running_demo(
     custody = Custody(chain, signer, hot)
     outside = str(Keypair().pubkey())
 
+    app = create_app(
+        deps,
+        ApiSettings(bot_token=DEMO_TOKEN, title="ROOMS demo"),
+        ApiPorts(
+            changes=InMemoryRoomChangeFeed(store),
+            prices=history,
+            figures=InMemoryPlatformFigures(store),
+            events=store.subscribers,
+            checks={"database": database_check(deps)},
+        ),
+    )
     async with (
         LocalBotApi(
             token=DEMO_TOKEN, bot_username=BOT_USERNAME, bot_name="ROOMS demo", host=host, port=port
         ) as bot_api,
         httpx.AsyncClient(timeout=10.0) as http,
+        serving(app, host, api_port) as api_url,
     ):
         bot = create_bot(DEMO_TOKEN, bot_api.base_url)
         services = BotServices(
             deps=deps,
             signer=signer,
             custody=custody,
+            mini_app_url=f"{api_url}/app",
             duration_presets=DEMO_DURATIONS,
         )
         services = await prepare(bot, services)
@@ -117,7 +142,7 @@ async def running_demo(
         stop = anyio.Event()
         running = RunningDemo(
             chat_url=bot_api.chat_url,
-            api_url="",
+            api_url=api_url,
             bot_api=bot_api,
             deps=deps,
             store=store,
@@ -158,6 +183,35 @@ async def running_demo(
                     await asyncio.wait_for(task, 10)
             crowd.stop()
             await bot.session.close()
+
+
+@contextlib.asynccontextmanager
+async def serving(app: FastAPI, host: str, port: int) -> AsyncIterator[str]:
+    """The web API under uvicorn on ``host:port`` (0: a free port); its base URL."""
+    with socket.socket() as probe:  # find the port first: uvicorn reports it only in logs
+        probe.bind((host, port))
+        port = probe.getsockname()[1]
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        ws="websockets-sansio",
+        ws_per_message_deflate=False,
+        lifespan="on",
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve(), name="demo-api")
+    while not server.started:
+        if task.done():
+            await task  # raises why it could not start
+            raise OSError(f"the web API could not listen on {host}:{port}")
+        await asyncio.sleep(0.02)
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.should_exit = True
+        await task
 
 
 def simulated_feeds(clock: Clock, start: datetime) -> list[PriceSource]:

@@ -1,6 +1,7 @@
 """`rooms demo` in headless Chromium: in the Telegram-like chat page, a new user gets demo SOL,
-creates a room, bets, sees it settle, and withdraws to an outside wallet, which the
-in-process chain then shows paid. Screenshots go to test-artifacts/."""
+opens the Mini App from the bot's menu (signed in by the chat's initData), creates a room,
+bets, sees it settle, and withdraws to an outside wallet, which the in-process chain then
+shows paid. Screenshots go to test-artifacts/."""
 
 from __future__ import annotations
 
@@ -83,6 +84,12 @@ async def test_deposit_create_bet_settle_withdraw_in_the_browser(
 
     await chat.send("/start")
     await chat.wait_for("balance 10 SOL")
+    async with page.expect_popup() as opened:  # the Mini App, signed in as this user
+        await chat.click("Live view")
+    mini_app = await opened.value
+    await expect(mini_app.locator("#balance")).to_have_text("10 SOL", timeout=15_000)
+    await mini_app.screenshot(path=ARTIFACTS / "demo-mini-app.png")
+    await mini_app.close()
     await chat.click("Create room")
     await chat.click("Coin price")
     await chat.wait_for("Which coin?")
