@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +22,7 @@ from aiogram.dispatcher.flags import get_flag
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, Message, TelegramObject, Update
 
+from rooms_adapters.system.logs import traced
 from rooms_bot.services import BotServices
 from rooms_bot.texts import TELEGRAM_ALERT_LIMIT, t
 from rooms_core.services import queries
@@ -43,9 +43,11 @@ def _chat_of(update: Update) -> int | None:
 class ErrorBoundary(BaseMiddleware):
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         assert isinstance(event, Update)
-        trace_id = uuid.uuid4().hex[:12]
-        data["trace_id"] = trace_id
-        with structlog.contextvars.bound_contextvars(trace_id=trace_id, update_id=event.update_id):
+        with (
+            traced() as trace_id,
+            structlog.contextvars.bound_contextvars(update_id=event.update_id),
+        ):
+            data["trace_id"] = trace_id
             try:
                 return await handler(event, data)
             except TelegramBadRequest as error:

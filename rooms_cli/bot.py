@@ -48,6 +48,9 @@ def bot(
     ] = True,
     rpc_url: RpcUrls = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
+    json_logs: Annotated[
+        bool, typer.Option("--json-logs/--text-logs", help="One JSON object per log line.")
+    ] = False,
 ) -> None:
     """Run the Telegram bot until SIGTERM or Ctrl-C. Needs ROOMS_TELEGRAM_TOKEN. Storage is
     PostgreSQL with a database URL, else in memory (development: nothing is kept). Polling
@@ -56,12 +59,10 @@ def bot(
     from pydantic import ValidationError
 
     from rooms_adapters.live import FEEDS
+    from rooms_adapters.system.logs import configure_logging
     from rooms_bot.config import BotConfig
 
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(name)s %(levelname)s %(message)s",
-    )
+    scrubber = configure_logging(json=json_logs, level=logging.DEBUG if verbose else logging.INFO)
     try:
         config = BotConfig()
     except ValidationError as error:
@@ -72,6 +73,9 @@ def bot(
             typer.echo(f"error: {name}: {message}" if where else f"error: {message}", err=True)
         raise typer.Exit(2) from None
     database_url = database_url or os.environ.get("ROOMS_DATABASE_URL") or None
+    scrubber.add(config.telegram_token.get_secret_value())
+    if config.webhook_secret is not None:
+        scrubber.add(config.webhook_secret.get_secret_value())
     if rpc_url and not database_url:
         typer.echo(
             "error: custody (--rpc-url) needs PostgreSQL: real money is never kept in memory",
