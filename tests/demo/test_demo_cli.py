@@ -1,0 +1,44 @@
+"""`rooms demo` as a process: it prints where to go, serves the chat page and the web API
+there, and stops cleanly on Ctrl-C (SIGINT)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import signal
+import sys
+
+import httpx
+
+
+async def test_rooms_demo_prints_its_urls_serves_them_and_stops() -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "rooms_cli", "demo", "--port", "0", "--api-port", "0",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert process.stdout is not None
+    printed = ""
+    try:
+        async with asyncio.timeout(90):
+            while "Ctrl-C stops it" not in printed:
+                line = await process.stdout.readline()
+                assert line, f"rooms demo ended early: {printed}"
+                printed += line.decode()
+        chat = re.search(r"Open the chat:\s+(\S+)", printed)
+        api = re.search(r"Web API:\s+(\S+)/docs", printed)
+        assert chat is not None, printed
+        assert api is not None, printed
+        async with httpx.AsyncClient(timeout=10) as client:
+            page = await client.get(chat[1])
+            assert page.status_code == 200
+            assert "<html" in page.text.lower()
+            docs = await client.get(f"{api[1]}/openapi.json")
+            assert docs.status_code == 200
+            assert docs.json()["info"]["title"].startswith("ROOMS demo")
+            rooms = await client.get(f"{api[1]}/api/rooms")
+            assert rooms.status_code == 200
+    finally:
+        process.send_signal(signal.SIGINT)
+        out, err = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 0, (out + err).decode()
+    assert "Traceback" not in (out + err).decode()
