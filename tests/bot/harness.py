@@ -155,9 +155,12 @@ async def running_bot(
     storage: BaseStorage | None = None,
     isolation: BaseEventIsolation | None = None,
     throttle: Throttle | None = None,
+    callback_query_timeout: float = 15.0,
 ) -> AsyncIterator[BotHarness]:
     """The bot polling a fresh local Bot API server; ``admins`` are Telegram ids."""
-    async with LocalBotApi(token=TOKEN, bot_username=BOT_USERNAME) as api:
+    async with LocalBotApi(
+        token=TOKEN, bot_username=BOT_USERNAME, callback_query_timeout=callback_query_timeout
+    ) as api:
         chosen_signer = signer or platform.container.signer()
         deps = await with_admins(platform.deps, chosen_signer, admins)
         platform.deps = deps

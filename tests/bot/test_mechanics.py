@@ -27,7 +27,7 @@ from tests.bot.harness import TOKEN, BotHarness, running_bot
 from tests.bot.test_start_and_rooms import make_rooms
 from tests.support import SOL, make_platform
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
+REDIS_URL = "redis://127.0.0.1:6379/9"  # a database of its own: these tests empty it
 
 
 async def test_a_429_is_waited_out_and_the_message_sent_once(harness: BotHarness) -> None:
