@@ -66,11 +66,19 @@ def dev_requirement(name: str) -> str:
     return next(r for r in DEV if Requirement(r).name == name)
 
 
+# Tests marked `heavy` (subprocess CLIs, headless browsers, 1,000-client load tests, benchmark
+# smoke runs) take most of a run's time while exercising no code path that depends on the
+# interpreter; they run once, on the lowest supported Python, and every other run leaves them
+# out so the whole matrix stays within CI's time budget.
+NOT_HEAVY = ("-m", "not heavy")
+
+
 @nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
-    """The test suite, on every supported Python found here."""
+    """The test suite, on every supported Python found here (the heavy tests on the first)."""
     install_project(session)
-    session.run("pytest", *session.posargs)
+    selection = () if session.python == PYTHONS[0] or session.posargs else NOT_HEAVY
+    session.run("pytest", *selection, *session.posargs)
 
 
 @nox.session(python=PYTHONS[0])
@@ -78,7 +86,7 @@ def tests_lowest(session: nox.Session) -> None:
     """The test suite on the lowest versions of our direct dependencies: keeps the lower
     bounds in pyproject.toml honest."""
     install_project(session, "--resolution=lowest-direct")
-    session.run("pytest", *session.posargs)
+    session.run("pytest", *(() if session.posargs else NOT_HEAVY), *session.posargs)
 
 
 @nox.session(python=PYTHONS[0])

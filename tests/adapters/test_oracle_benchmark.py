@@ -10,7 +10,11 @@ import sys
 from datetime import UTC
 from pathlib import Path
 
+import pytest
+
 from rooms_adapters.system.clock import SystemClock
+
+pytestmark = pytest.mark.heavy
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -10,6 +10,9 @@ import sys
 import time
 
 import httpx
+import pytest
+
+pytestmark = pytest.mark.heavy
 
 TOKEN = "424242:cli-test-token-abcdefghijklmnopqrstuvwxyz"
 

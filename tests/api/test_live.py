@@ -8,6 +8,7 @@ import json
 import time
 from typing import Any
 
+import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
 from rooms_core.models import Side
@@ -81,6 +82,7 @@ async def test_watchers_get_new_prices_of_their_rooms_asset() -> None:
         assert (price["asset"], price["value"]) == (SOL.key, "151.25")
 
 
+@pytest.mark.heavy
 async def test_a_thousand_watchers_of_one_room_each_get_every_update() -> None:
     watchers, updates = 1000, 5
     api = make_api()

@@ -16,6 +16,8 @@ from rooms_core.money import sol
 from tests.api.support import init_data, make_api, serve
 from tests.support import SOL
 
+pytestmark = pytest.mark.heavy
+
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
     "--headless",

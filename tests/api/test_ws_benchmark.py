@@ -6,6 +6,8 @@ import pytest
 
 from benchmarks import ws
 
+pytestmark = pytest.mark.heavy
+
 
 async def test_the_fan_out_benchmark_runs_and_checks_every_delivery(
     capsys: pytest.CaptureFixture[str],

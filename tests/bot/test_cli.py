@@ -8,8 +8,12 @@ import os
 import signal
 import sys
 
+import pytest
+
 from rooms_bot.local_api import LocalBotApi
 from tests.bot.harness import TOKEN
+
+pytestmark = pytest.mark.heavy
 
 
 async def test_rooms_bot_runs_serves_and_stops_without_showing_its_token() -> None:

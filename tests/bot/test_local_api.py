@@ -950,6 +950,7 @@ async def test_stopping_the_server_ends_a_waiting_long_poll() -> None:
 # ---------------------------------------------------------------------- throughput
 
 
+@pytest.mark.heavy
 async def test_a_thousand_concurrent_users_each_get_exactly_one_reply(
     bot: Bot, api: LocalBotApi
 ) -> None:
@@ -965,6 +966,7 @@ async def test_a_thousand_concurrent_users_each_get_exactly_one_reply(
     assert len(api.calls("sendMessage")) == 1000
 
 
+@pytest.mark.heavy
 async def test_a_thousand_users_press_buttons_at_once(bot: Bot, api: LocalBotApi) -> None:
     # Under a loaded machine the last of 1,000 answers can come after Telegram's 15 s; this
     # test is about none being lost or doubled, so the server waits longer here.

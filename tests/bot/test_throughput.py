@@ -4,7 +4,11 @@ server: no update is lost or answered twice, each bet is placed once, the books 
 
 from __future__ import annotations
 
+import pytest
+
 from benchmarks.bot import rooms_bot_storm
+
+pytestmark = pytest.mark.heavy
 
 
 async def test_a_thousand_users_pressing_at_once() -> None:

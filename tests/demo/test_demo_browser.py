@@ -13,6 +13,8 @@ from playwright.async_api import Browser, Page, async_playwright, expect
 
 from rooms_cli.demo_platform import RunningDemo, running_demo
 
+pytestmark = pytest.mark.heavy
+
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
     "--headless",

@@ -9,6 +9,9 @@ import signal
 import sys
 
 import httpx
+import pytest
+
+pytestmark = pytest.mark.heavy
 
 
 async def test_rooms_demo_prints_its_urls_serves_them_and_stops() -> None:

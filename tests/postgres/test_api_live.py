@@ -10,6 +10,7 @@ import sys
 import time
 from typing import Any
 
+import pytest
 from websockets.asyncio.client import connect
 
 from rooms_adapters.postgres.changes import PostgresRoomChangeFeed
@@ -22,6 +23,8 @@ from rooms_api.settings import ApiSettings
 from rooms_core.money import sol
 from tests.api.support import BOT_TOKEN, client_of, serve
 from tests.pg import pg_platform
+
+pytestmark = pytest.mark.heavy
 
 
 async def test_a_bet_from_another_process_reaches_the_websocket(pg_database: str) -> None:

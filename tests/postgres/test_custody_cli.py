@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 from solders.keypair import Keypair
 
 from rooms_adapters.solana.local_signer import LocalSigner, MasterKey
@@ -24,6 +25,8 @@ from tests.adapters.solana.test_turnkey_signer import api_key
 from tests.adapters.solana.turnkey_server import ORGANIZATION, FakeTurnkey
 from tests.pg import pg_platform
 from tests.support import ok
+
+pytestmark = pytest.mark.heavy
 
 ROOT = Path(__file__).resolve().parents[2]
 SOL = 1_000_000_000

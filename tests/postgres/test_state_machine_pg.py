@@ -4,6 +4,7 @@ is real transactions)."""
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import run_state_machine_as_test
 
@@ -12,6 +13,8 @@ from rooms_adapters.postgres.store import PostgresStore
 from tests.core.test_state_machine import LedgerMachine
 from tests.pg import load_books, pg_platform
 from tests.support import Platform
+
+pytestmark = pytest.mark.heavy
 
 
 class PostgresLedgerMachine(LedgerMachine):

@@ -13,10 +13,14 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import pytest
+
 from rooms_core.models import Side
 from rooms_core.money import sol
 from rooms_core.room import RoomState
 from tests.pg import pg_platform
+
+pytestmark = pytest.mark.heavy
 
 ROOT = Path(__file__).resolve().parents[2]
 
