@@ -37,19 +37,23 @@ def rooms(*args: str, token: str | None = TOKEN) -> subprocess.Popen[str]:
     )
 
 
+def first_health(process: subprocess.Popen[str], port: int) -> httpx.Response:
+    """`/health` of a `rooms api` process, as soon as it answers (30 s at most)."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            return httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
+        except httpx.TransportError:
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline, "rooms api did not start"
+            time.sleep(0.2)
+
+
 def test_rooms_api_serves_in_memory_and_never_logs_the_token() -> None:
     port = free_port()
     process = rooms("--port", str(port), "--feeds", "none", "--admin-telegram-ids", "1,2")
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
-                break
-            except httpx.TransportError:
-                assert process.poll() is None, process.communicate()
-                assert time.monotonic() < deadline, "rooms api did not start"
-                time.sleep(0.2)
+        health = first_health(process, port)
         assert health.status_code == 200
         assert health.json()["checks"]["database"]["ok"] is True
         assert httpx.get(f"http://127.0.0.1:{port}/api/rooms").json()["rooms"] == []

@@ -4,42 +4,18 @@ user's open bets and a room's price chart. Screenshots go to test-artifacts/."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
 from rooms_core.models import Side
 from rooms_core.money import sol
 from tests.api.support import init_data, make_api, serve
+from tests.browser import ARTIFACTS
 from tests.support import SOL
 
 pytestmark = pytest.mark.heavy
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            yield launched
-        finally:
-            await launched.close()
 
 
 async def phone(browser: Browser) -> Page:
@@ -50,7 +26,6 @@ async def phone(browser: Browser) -> Page:
 
 
 async def test_the_mini_app_shows_live_pools_my_bets_and_a_chart(browser: Browser) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
     api = make_api()
     p = api.platform
     host = await p.user()

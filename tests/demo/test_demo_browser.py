@@ -6,38 +6,16 @@ shows paid. Screenshots go to test-artifacts/."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
 from rooms_cli.demo_platform import RunningDemo, running_demo
+from tests.browser import ARTIFACTS
 
 pytestmark = pytest.mark.heavy
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 USER = 777
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            yield launched
-        finally:
-            await launched.close()
 
 
 @pytest.fixture
@@ -71,7 +49,6 @@ class Chat:
 async def test_deposit_create_bet_settle_withdraw_in_the_browser(
     browser: Browser, demo: RunningDemo
 ) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
     context = await browser.new_context(viewport={"width": 480, "height": 900})
     page = await context.new_page()
     errors: list[str] = []

@@ -7,7 +7,6 @@ import asyncio
 import json
 import subprocess
 import sys
-import time
 from typing import Any
 
 import pytest
@@ -110,20 +109,12 @@ async def test_the_change_feed_reports_a_room_that_closes_then_forgets_it(
 def test_rooms_api_serves_over_postgresql(pg_database: str) -> None:
     import httpx
 
-    from tests.api.test_cli import free_port, rooms
+    from tests.api.test_cli import first_health, free_port, rooms
 
     port = free_port()
     process = rooms("--port", str(port), "--feeds", "none", "--database-url", pg_database)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
-                break
-            except httpx.TransportError:
-                assert process.poll() is None, process.communicate()
-                assert time.monotonic() < deadline, "rooms api did not start"
-                time.sleep(0.2)
+        health = first_health(process, port)
         assert health.status_code == 200, health.text
         assert httpx.get(f"http://127.0.0.1:{port}/api/stats").status_code == 200
         assert "rooms_users" in httpx.get(f"http://127.0.0.1:{port}/metrics").text
