@@ -38,8 +38,9 @@ def rooms(*args: str, token: str | None = TOKEN) -> subprocess.Popen[str]:
 
 
 def first_health(process: subprocess.Popen[str], port: int) -> httpx.Response:
-    """`/health` of a `rooms api` process, as soon as it answers (30 s at most)."""
-    deadline = time.monotonic() + 30
+    """`/health` of a `rooms api` process, as soon as it answers (a hang guard of 120 s: a
+    loaded machine takes a minute to import what a quiet one imports in 10 s)."""
+    deadline = time.monotonic() + 120
     while True:
         try:
             return httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
