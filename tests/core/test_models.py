@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from rooms_core.models import Bet, BetStatus, Side, construct
 from rooms_core.room import Room
 from tests.support import START
 
-FIELDS = {
+FIELDS: dict[str, Any] = {
     "id": 7,
     "room_id": 3,
     "user_id": 5,
