@@ -107,8 +107,9 @@ class InMemoryStore:
 
     def next_id(self, sequence: str) -> int:
         """Like a database sequence: never reused, even by a rolled-back transaction."""
-        self.sequences[sequence] += 1
-        return self.sequences[sequence]
+        sequences = self.sequences
+        value = sequences[sequence] = sequences.get(sequence, 0) + 1
+        return value
 
     def books_checks(self) -> dict[str, bool]:
         """The books-balance checks, each true in a healthy store: the ledger sums to zero,

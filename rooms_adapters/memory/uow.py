@@ -81,15 +81,19 @@ _APPENDED: object = object()  # an undo record's key: a list was appended to
 _ADDED: object = object()  # an undo record's key: a set was added to
 _ATTR: object = object()  # an undo record's key: an attribute was set
 _REINSERT: object = object()  # an undo record's old value: put back an id in order
+_CALL: object = object()  # an undo record's key: call the function with the argument
 
 
 def _undo(undo: list[tuple[Any, Any, Any]]) -> None:
     """Take back the writes an undo log records, newest first. A record is
     ``(dict, key, old value or _MISSING)``, ``(list, _APPENDED, None)``,
     ``(set, _ADDED, item)``, ``(object, _ATTR, (name, old value))`` or
-    ``(dict, key, _REINSERT)`` (an id removed from an id-ordered dict)."""
+    ``(dict, key, _REINSERT)`` (an id removed from an id-ordered dict) or
+    ``(function, _CALL, argument)`` (a write of several rows, undone by one call)."""
     for target, key, old in reversed(undo):
-        if key is _APPENDED:
+        if key is _CALL:
+            target(old)
+        elif key is _APPENDED:
             target.pop()
         elif key is _ADDED:
             target.discard(old)
@@ -292,15 +296,28 @@ class InMemoryBetRepository(_Repo):
         bets = s.bets
         if bet_id in bets:
             raise ValueError(f"duplicate bet {bet_id}")
-        bets[bet_id] = _clone(bet)
+        stored = bets[bet_id] = _clone(bet)
         by_user_room[key] = bet_id
-        undo.append((bets, bet_id, _MISSING))
-        undo.append((by_user_room, key, _MISSING))
-        self._append(s.bets_by_room, bet.room_id, bet_id)
-        self._append(s.bets_by_user, bet.user_id, bet_id)
-        undo.append((s, _ATTR, ("bet_volume", s.bet_volume)))
+        for index, owner in ((s.bets_by_room, bet.room_id), (s.bets_by_user, bet.user_id)):
+            found = index.get(owner)
+            if found is None:
+                index[owner] = [bet_id]
+            else:
+                found.append(bet_id)
         s.bet_volume += bet.stake
+        undo.append((self._unadd, _CALL, stored))  # one record for the six writes
         return _DONE
+
+    def _unadd(self, bet: Bet) -> None:
+        s = self._s
+        s.bet_volume -= bet.stake
+        for index, owner in ((s.bets_by_user, bet.user_id), (s.bets_by_room, bet.room_id)):
+            ids = index[owner]
+            ids.pop()  # this bet's id: undone newest first, nothing was appended since
+            if not ids:
+                del index[owner]
+        del s.bet_by_user_room[(bet.user_id, bet.room_id)]
+        del s.bets[bet.id]
 
     async def get(self, bet_id: int) -> Bet | None:
         bet = self._s.bets.get(bet_id)
@@ -361,22 +378,35 @@ class InMemoryLedgerRepository(_Repo):
                 available = balances.get(account, 0)
                 if available + amount < 0:
                     return Failure(InsufficientFunds(account, -amount, available))
-        undo = self._undo
         entries[key] = entry
-        undo.append((entries, key, _MISSING))
         by_account = s.entries_by_account
+        olds: list[tuple[str, int | None]] = []
         for account, amount in net.items():
-            old = balances.get(account, _MISSING)
-            undo.append((balances, account, old))
-            balances[account] = amount if old is _MISSING else old + amount  # type: ignore[operator]
+            old = balances.get(account)
+            olds.append((account, old))
+            balances[account] = amount if old is None else old + amount
             found = by_account.get(account)
             if found is None:
                 by_account[account] = [entry]
-                undo.append((by_account, account, _MISSING))
             else:
                 found.append(entry)
-                undo.append((found, _APPENDED, None))
+        self._undo.append((self._unpost, _CALL, (key, olds)))  # one record for the entry
         return _POSTED
+
+    def _unpost(self, posted: tuple[str, list[tuple[str, int | None]]]) -> None:
+        key, olds = posted
+        s = self._s
+        balances, by_account = s.balances, s.entries_by_account
+        for account, old in reversed(olds):
+            if old is None:
+                del balances[account]
+            else:
+                balances[account] = old
+            entries = by_account[account]
+            entries.pop()  # this entry: undone newest first, nothing was appended since
+            if not entries:
+                del by_account[account]
+        del s.entries[key]
 
     async def balance(self, account: str) -> int:
         return self._s.balances.get(account, 0)
@@ -442,10 +472,13 @@ class InMemoryOutboxRepository(_Repo):
         outbox[message_id] = message
         pending[message_id] = None
         dedupe.add(key)
-        undo = self._undo
-        undo.append((outbox, message_id, _MISSING))
-        undo.append((pending, message_id, _MISSING))
-        undo.append((dedupe, _ADDED, key))
+        self._undo.append((self._unadd, _CALL, message))  # one record for the three writes
+
+    def _unadd(self, message: OutboxMessage) -> None:
+        s = self._s
+        del s.outbox[message.id]
+        del s.outbox_pending[message.id]
+        s.outbox_dedupe.discard(message.dedupe_key)
 
     async def claim_due(self, now: datetime, limit: int) -> list[OutboxMessage]:
         claimed: list[OutboxMessage] = []
