@@ -30,9 +30,11 @@ class AuditChainBroken(DomainError):
 
 
 _last_iso: tuple[datetime, str] | None = None
-# '"key":' for the detail keys seen so far (a few dozen in practice; bounded all the same).
-_key_prefixes: dict[str, str] = {}
-_MAX_KEY_PREFIXES = 1024
+# For each shape of details seen so far (its keys in their order), the keys in sorted order
+# with their '"key":' prefixes, or None when the keys are not all strings. A few dozen
+# shapes in practice; bounded all the same.
+_layouts: dict[tuple[object, ...], tuple[tuple[str, str], ...] | None] = {}
+_MAX_LAYOUTS = 1024
 
 
 def _isoformat(at: datetime) -> str:
@@ -45,6 +47,13 @@ def _isoformat(at: datetime) -> str:
     text = at.isoformat()
     _last_iso = (at, text)
     return text
+
+
+def _layout(shape: tuple[object, ...]) -> tuple[tuple[str, str], ...] | None:
+    if not all(type(key) is str for key in shape):
+        return None  # the encoder handles (or refuses) keys of other types
+    keys: list[str] = sorted(shape)  # type: ignore[arg-type]  # all str, checked above
+    return tuple((key, f"{encode_basestring_ascii(key)}:") for key in keys)
 
 
 def canonical_body(
@@ -62,35 +71,31 @@ def canonical_body(
     str enum, int or None values) is written directly, character for character as the JSON
     encoder writes it; anything else goes through the encoder itself."""
     iso = _isoformat(at)
-    try:
-        keys = sorted(details) if type(seq) is int else None
-    except TypeError:  # keys of mixed types: the encoder raises its own error for them
-        keys = None
-    if keys is not None:
-        quote = encode_basestring_ascii
-        parts = []
-        for key in keys:
-            if type(key) is not str:
-                break
-            prefix = _key_prefixes.get(key)
-            if prefix is None:
-                prefix = f"{quote(key)}:"
-                if len(_key_prefixes) < _MAX_KEY_PREFIXES:
-                    _key_prefixes[key] = prefix
-            value = details[key]
-            if isinstance(value, str):
-                parts.append(prefix + quote(value))
-            elif value is None:
-                parts.append(prefix + "null")
-            elif type(value) is int:
-                parts.append(f"{prefix}{value}")
+    if type(seq) is int:
+        shape = tuple(details)
+        layout = _layouts.get(shape)
+        if layout is None and shape not in _layouts:
+            layout = _layout(shape)
+            if len(_layouts) < _MAX_LAYOUTS:
+                _layouts[shape] = layout
+        if layout is not None:
+            quote = encode_basestring_ascii
+            parts = []
+            for key, prefix in layout:
+                value = details[key]
+                if isinstance(value, str):
+                    parts.append(prefix + quote(value))
+                elif value is None:
+                    parts.append(prefix + "null")
+                elif type(value) is int:
+                    parts.append(f"{prefix}{value}")
+                else:
+                    break
             else:
-                break
-        else:
-            return (
-                f"[{seq},{quote(iso)},{quote(actor)},{quote(action)},"
-                f"{{{','.join(parts)}}},{quote(prev_hash)}]"
-            )
+                return (
+                    f"[{seq},{quote(iso)},{quote(actor)},{quote(action)},"
+                    f"{{{','.join(parts)}}},{quote(prev_hash)}]"
+                )
     return _CANONICAL.encode([seq, iso, actor, action, details, prev_hash])
 
 

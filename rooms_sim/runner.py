@@ -23,15 +23,17 @@ import math
 import random
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from decimal import Decimal
+from functools import partial
 
 from returns.result import Success
 
 from rooms_adapters.memory.clock import VirtualClock
 from rooms_adapters.memory.container import InMemoryContainer
 from rooms_adapters.memory.store import InMemoryStore
+from rooms_adapters.memory.uow import InMemoryUnitOfWork
 from rooms_core.ledger import (
     PROTOCOL_DUST_ACCOUNTS,
 )
@@ -147,7 +149,10 @@ class Simulation:
         ]
         self.container.price_sources.override(feeds)
         self.container.concurrent_price_fetch.override(False)
-        self.deps: Deps = self.container.deps()
+        deps: Deps = self.container.deps()
+        # The container's unit-of-work provider, called directly: the same unit of work over
+        # the same store, without the provider machinery (~1 us each, 290,000 a run).
+        self.deps = replace(deps, uow=partial(InMemoryUnitOfWork, self.container.store()))
         self.oracle: ConsensusOracle = self.container.oracle()
         self.store: InMemoryStore = self.container.store()
 

@@ -1,7 +1,9 @@
-"""The committed state of the in-memory storage: what a database would hold on disk.
+"""The state of the in-memory storage: what a database would hold on disk.
 
-Only :class:`rooms_adapters.memory.uow.InMemoryUnitOfWork` writes here, at commit, while
-holding ``lock``; units of work therefore serialise like SERIALIZABLE transactions.
+Only :class:`rooms_adapters.memory.uow.InMemoryUnitOfWork` writes here, while holding
+``lock``; units of work therefore serialise like SERIALIZABLE transactions. A unit of work
+writes in place and records in ``tx.undo`` how to take each write back, so that leaving it
+without commit (or on an exception) restores exactly what was there before.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import asyncio
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from returns.result import Success
 
@@ -37,6 +40,19 @@ class RewardRow:
     amount: int
     room_id: int
     bet_id: int
+
+
+@dataclass(slots=True)
+class Transaction:
+    """What the unit of work holding the store's lock has done and not committed: the undo
+    log of its writes (see :mod:`rooms_adapters.memory.uow`), and the audit entries and
+    events it publishes only at commit. One per store: units of work take turns."""
+
+    undo: list[tuple[Any, Any, Any]] = field(default_factory=list)
+    audit: list[tuple[str, str, dict[str, str | int | None]]] = field(default_factory=list)
+    events: list[DomainEvent] = field(default_factory=list)
+    owner: object | None = None  # the unit of work holding the lock
+    repositories: dict[str, Any] = field(default_factory=dict)  # made once per store
 
 
 @dataclass(repr=False)
@@ -80,6 +96,7 @@ class InMemoryStore:
     bet_volume: int = 0
     events: list[DomainEvent] = field(default_factory=list)
     subscribers: list[Callable[[DomainEvent], None]] = field(default_factory=list)
+    tx: Transaction = field(default_factory=Transaction, compare=False)
 
     def __repr__(self) -> str:
         # Never dump the books: asyncio reprs task results (signal handler lookup).
@@ -90,8 +107,9 @@ class InMemoryStore:
 
     def next_id(self, sequence: str) -> int:
         """Like a database sequence: never reused, even by a rolled-back transaction."""
-        self.sequences[sequence] += 1
-        return self.sequences[sequence]
+        sequences = self.sequences
+        value = sequences[sequence] = sequences.get(sequence, 0) + 1
+        return value
 
     def books_checks(self) -> dict[str, bool]:
         """The books-balance checks, each true in a healthy store: the ledger sums to zero,

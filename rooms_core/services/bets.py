@@ -101,22 +101,23 @@ async def place_bet(
             return Failure(added.failure())
         room.add_to_pool(side, stake, now)
         await save_room(uow, room)
-        uow.emit(BetPlaced(bet.id, room_id, user_id, side.value, stake, now))
-        await uow.idempotency.put(request_key, str(bet.id))
+        bet_id, side_name = bet.id, side.value
+        uow.emit(BetPlaced(bet_id, room_id, user_id, side_name, stake, now))
+        await uow.idempotency.put(request_key, str(bet_id))
         await notify(
             uow,
             user_id=user_id,
             kind=NotificationKind.BET_CONFIRMED,
-            dedupe_key=f"bet-confirmed:{bet.id}",
+            dedupe_key=f"bet-confirmed:{bet_id}",
             at=now,
             room_id=room_id,
-            side=side.value,
+            side=side_name,
             stake=stake,
         )
         await uow.audit.append(
             f"user:{user_id}",
             "bet.placed",
-            {"bet_id": bet.id, "room_id": room_id, "side": side.value, "stake": stake},
+            {"bet_id": bet_id, "room_id": room_id, "side": side_name, "stake": stake},
         )
         await uow.commit()
         return Success(bet)
