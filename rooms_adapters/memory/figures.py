@@ -12,6 +12,11 @@ class InMemoryPlatformFigures:
         self.store = store
 
     async def read(self) -> OperationsFigures:
+        # Units of work write in place: under the store's lock these are committed rows only.
+        async with self.store.lock:
+            return self._figures()
+
+    def _figures(self) -> OperationsFigures:
         s = self.store
         counts: dict[WithdrawalState, int] = {}
         amounts: dict[WithdrawalState, int] = {}

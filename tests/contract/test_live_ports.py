@@ -28,7 +28,7 @@ from rooms_core.models import Asset, AssetKind, Deposit, Observation, Quote, Wit
 from rooms_core.models import WithdrawalState as W
 from rooms_core.oracle import OracleDecision
 from rooms_core.ports.changes import RoomChangeFeed, RoomsChanged
-from rooms_core.ports.figures import PlatformFigures
+from rooms_core.ports.figures import OperationsFigures, PlatformFigures
 from rooms_core.ports.price_history import PriceHistory, PricePoint, reason_kind
 from rooms_core.ports.storage import UnitOfWork
 from tests.contract.test_repositories import room, user
@@ -201,3 +201,28 @@ async def test_figures_count_deposits_withdrawals_and_notifications(backend: Bac
     assert figures.withdrawals == {W.PENDING_APPROVAL: 1, W.CONFIRMED: 1}
     assert figures.withdrawn == {W.PENDING_APPROVAL: 50, W.CONFIRMED: 20}
     assert (figures.notifications_sent, figures.notifications_given_up) == (0, 0)
+
+
+async def test_figures_never_count_what_a_unit_of_work_has_not_committed(
+    backend: Backend,
+) -> None:
+    async with backend.uow() as uow:
+        await uow.users.add(user(1))
+        await uow.commit()
+    read: asyncio.Task[object] | None = None
+    async with backend.uow() as uow:  # left without commit: rolled back
+        await uow.deposits.add(
+            Deposit(
+                signature="s1",
+                address="addr1",
+                instruction_index=0,
+                user_id=1,
+                amount=300,
+                credited_at=START,
+            )
+        )
+        read = asyncio.create_task(backend.figures.read())
+        await asyncio.sleep(0.05)  # the read runs (or waits) while the deposit is written
+    figures = await read
+    assert isinstance(figures, OperationsFigures)
+    assert (figures.deposits, figures.deposited) == (0, 0)
