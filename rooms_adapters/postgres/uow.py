@@ -15,8 +15,10 @@ work (:func:`rooms_core.services.retry.retrying`).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from types import TracebackType
@@ -68,6 +70,25 @@ from rooms_core.room import Room, RoomState
 T = TypeVar("T")
 
 AUDIT_SEAL_LOCK = 0x41554449  # "AUDI": one sealer at a time
+AUDIT_SEAL_WAIT = 5.0  # seconds records() waits for older open transactions to end
+# The unsealed records no running transaction of this database can precede (see seal()).
+# pg_stat_clear_snapshot: within one transaction pg_stat_activity is otherwise read once.
+_SEALABLE = """
+    WITH snap AS (SELECT pg_current_snapshot() AS s, pg_stat_clear_snapshot()),
+         elsewhere AS (
+             SELECT backend_xid AS x FROM pg_stat_activity
+             WHERE backend_xid IS NOT NULL AND datid IS DISTINCT FROM (
+                 SELECT oid FROM pg_database WHERE datname = current_database())
+             UNION ALL
+             SELECT transaction FROM pg_prepared_xacts WHERE database <> current_database()),
+         boundary AS (
+             SELECT least(pg_snapshot_xmax(s), pg_current_xact_id_if_assigned(), (
+                 SELECT min(r.x) FROM pg_snapshot_xip(s) AS r (x)
+                 WHERE NOT EXISTS (SELECT 1 FROM elsewhere e WHERE e.x = r.x::xid))) AS b
+             FROM snap)
+    SELECT id, at, actor, action, details FROM audit_log
+    WHERE seq IS NULL AND xid < (SELECT b FROM boundary)
+    ORDER BY xid, id LIMIT $1"""
 _PENDING_WITHDRAWAL_STATES = [
     WithdrawalState.PENDING_APPROVAL.value,
     WithdrawalState.APPROVED.value,
@@ -521,18 +542,19 @@ class PostgresAuditRepository(_Repo):
 
     async def seal(self, batch: int = 10_000) -> int:
         """Chain the records of finished transactions onto the sealed log, in transaction id
-        order; returns how many were sealed. One sealer runs at a time (advisory lock)."""
+        order; returns how many were sealed. One sealer runs at a time (advisory lock).
+
+        A record is sealed once no transaction that could still insert one with a lower
+        transaction id is running: the boundary is the oldest transaction id the statement's
+        snapshot sees as running (this one's included), leaving out those known to run in
+        another database of the cluster (they cannot write this table). Such transactions (another application's,
+        a benchmark's) would otherwise hold sealing back for as long as they run."""
         u = self._u
         await u.execute("SELECT pg_advisory_xact_lock($1)", AUDIT_SEAL_LOCK)
         last = await u.fetchrow(
             "SELECT seq, hash FROM audit_log WHERE seq IS NOT NULL ORDER BY seq DESC LIMIT 1"
         )
-        rows = await u.fetch(
-            """SELECT id, at, actor, action, details FROM audit_log
-               WHERE seq IS NULL AND xid < pg_snapshot_xmin(pg_current_snapshot())
-               ORDER BY xid, id LIMIT $1""",
-            batch,
-        )
+        rows = await u.fetch(_SEALABLE, batch)
         if not rows:
             return 0
         seq, prev = (0, GENESIS_HASH) if last is None else (last["seq"], last["hash"])
@@ -557,8 +579,32 @@ class PostgresAuditRepository(_Repo):
         )
         return len(rows)
 
+    async def seal_visible(self, timeout: float = AUDIT_SEAL_WAIT) -> bool:
+        """Seal until every record committed before the call is sealed, for at most
+        ``timeout`` seconds (a transaction of this database that started earlier and is
+        still running holds the later records back until it ends); whether all were."""
+        u = self._u
+        newest = await u.fetchval("SELECT max(xid::text::bigint) FROM audit_log WHERE seq IS NULL")
+        if newest is None:
+            return True
+        deadline = time.monotonic() + timeout
+        pause = 0.005
+        while True:
+            while await self.seal() > 0:
+                pass
+            if not await u.fetchval(
+                """SELECT EXISTS (SELECT 1 FROM audit_log
+                                  WHERE seq IS NULL AND xid <= $1::text::xid8)""",
+                str(newest),
+            ):
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.1)
+
     async def records(self, after_seq: int = 0, limit: int = 1000) -> list[AuditRecord]:
-        await self.seal()
+        await self.seal_visible()
         rows = await self._u.fetch(
             """SELECT seq, at, actor, action, details, prev_hash, hash FROM audit_log
                WHERE seq > $1 ORDER BY seq LIMIT $2""",
