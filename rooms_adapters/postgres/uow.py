@@ -441,21 +441,37 @@ class PostgresLedgerRepository(_Repo):
         found = {r["name"]: r["balance"] for r in rows}
         return {a: found.get(a, 0) for a in accounts}
 
+    # A transfer row reads as its two postings (from, -amount) and (to, amount).
     _ENTRY = """SELECT e.key, e.kind, e.at, e.memo,
-                       array_agg(p.account ORDER BY p.line) AS accounts,
-                       array_agg(p.amount ORDER BY p.line) AS amounts
-                FROM journal_entries e JOIN postings p ON p.entry_id = e.id"""
+                       CASE WHEN e.amount IS NULL
+                            THEN (SELECT array_agg(p.account ORDER BY p.line) FROM postings p
+                                  WHERE p.entry_id = e.id)
+                            ELSE ARRAY[e.from_account, e.to_account] END AS accounts,
+                       CASE WHEN e.amount IS NULL
+                            THEN (SELECT array_agg(p.amount ORDER BY p.line) FROM postings p
+                                  WHERE p.entry_id = e.id)
+                            ELSE ARRAY[-e.amount, e.amount] END AS amounts
+                FROM journal_entries e"""
 
     async def get_entry(self, key: str) -> JournalEntry | None:
-        row = await self._u.fetchrow(f"{self._ENTRY} WHERE e.key = $1 GROUP BY e.id", key)
+        row = await self._u.fetchrow(f"{self._ENTRY} WHERE e.key = $1", key)
         return None if row is None else entry_from_row(row)
 
     async def entries_for(self, account: str, limit: int = 50) -> list[JournalEntry]:
         rows = await self._u.fetch(
             f"""{self._ENTRY}
-                WHERE e.id IN (SELECT DISTINCT entry_id FROM postings WHERE account = $1
-                               ORDER BY entry_id DESC LIMIT $2)
-                GROUP BY e.id ORDER BY e.id DESC""",
+                WHERE e.id IN (
+                    SELECT id FROM (
+                        (SELECT DISTINCT entry_id AS id FROM postings WHERE account = $1
+                         ORDER BY entry_id DESC LIMIT $2)
+                        UNION
+                        (SELECT id FROM journal_entries WHERE from_account = $1
+                         ORDER BY id DESC LIMIT $2)
+                        UNION
+                        (SELECT id FROM journal_entries WHERE to_account = $1
+                         ORDER BY id DESC LIMIT $2)) AS ids
+                    ORDER BY id DESC LIMIT $2)
+                ORDER BY e.id DESC""",
             account,
             limit,
         )
@@ -547,8 +563,9 @@ class PostgresAuditRepository(_Repo):
         A record is sealed once no transaction that could still insert one with a lower
         transaction id is running: the boundary is the oldest transaction id the statement's
         snapshot sees as running (this one's included), leaving out those known to run in
-        another database of the cluster (they cannot write this table). Such transactions (another application's,
-        a benchmark's) would otherwise hold sealing back for as long as they run."""
+        another database of the cluster (they cannot write this table). Such transactions
+        (another application's, a benchmark's) would otherwise hold sealing back for as long
+        as they run."""
         u = self._u
         await u.execute("SELECT pg_advisory_xact_lock($1)", AUDIT_SEAL_LOCK)
         last = await u.fetchrow(
@@ -579,15 +596,15 @@ class PostgresAuditRepository(_Repo):
         )
         return len(rows)
 
-    async def seal_visible(self, timeout: float = AUDIT_SEAL_WAIT) -> bool:
+    async def seal_visible(self, wait: float = AUDIT_SEAL_WAIT) -> bool:
         """Seal until every record committed before the call is sealed, for at most
-        ``timeout`` seconds (a transaction of this database that started earlier and is
+        ``wait`` seconds (a transaction of this database that started earlier and is
         still running holds the later records back until it ends); whether all were."""
         u = self._u
         newest = await u.fetchval("SELECT max(xid::text::bigint) FROM audit_log WHERE seq IS NULL")
         if newest is None:
             return True
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + wait
         pause = 0.005
         while True:
             while await self.seal() > 0:
@@ -797,6 +814,40 @@ _WITHDRAWAL_MUTABLE = (
     "failure_reason",
     "updated_at",
 )
+
+
+def _is_transfer(entry: JournalEntry) -> bool:
+    """Whether the entry is kept as one transfer row: two postings, on two accounts, the
+    first paying a positive amount to the second (read back as the same two postings)."""
+    postings = entry.postings
+    if len(postings) != 2:
+        return False
+    first, second = postings
+    return first.amount < 0 and second.amount == -first.amount and first.account != second.account
+
+
+def _add_posted_entries(f: _Flush, entries: list[JournalEntry]) -> None:
+    """Entries of more (or other) than two postings: the entry rows and their postings (the
+    postings_balanced trigger checks each sums to zero)."""
+    lines = [(e.key, n, p.account, p.amount) for e in entries for n, p in enumerate(e.postings, 1)]
+    keys, numbers, accounts, amounts = (list(c) for c in zip(*lines, strict=True))
+    f.add(
+        f"""INSERT INTO journal_entries (key, kind, at, memo)
+            SELECT * FROM unnest({f.arg([e.key for e in entries], "text[]")},
+                                 {f.arg([e.kind.value for e in entries], "text[]")},
+                                 {f.arg([e.at for e in entries], "timestamptz[]")},
+                                 {f.arg([e.memo for e in entries], "text[]")})
+            RETURNING id, key"""
+    )
+    entry_cte = f"w{len(f.parts) - 1}"
+    f.add(
+        f"""INSERT INTO postings (entry_id, line, account, amount)
+            SELECT e.id, s.line, s.account, s.amount
+            FROM unnest({f.arg(keys, "text[]")}, {f.arg(numbers, "integer[]")},
+                        {f.arg(accounts, "text[]")}, {f.arg(amounts, "bigint[]")})
+                 AS s (key, line, account, amount)
+            JOIN {entry_cte} AS e ON e.key = s.key"""
+    )
 
 
 def _set_from(columns: Sequence[str]) -> str:
@@ -1066,28 +1117,26 @@ class PostgresUnitOfWork:
         return f if f.parts else None
 
     def _add_entries(self, f: _Flush) -> None:
-        entries = self.staged_entries
-        lines = [
-            (e.key, n, p.account, p.amount) for e in entries for n, p in enumerate(e.postings, 1)
-        ]
-        keys, numbers, accounts, amounts = (list(c) for c in zip(*lines, strict=True))
-        f.add(
-            f"""INSERT INTO journal_entries (key, kind, at, memo)
-                SELECT * FROM unnest({f.arg([e.key for e in entries], "text[]")},
-                                     {f.arg([e.kind.value for e in entries], "text[]")},
-                                     {f.arg([e.at for e in entries], "timestamptz[]")},
-                                     {f.arg([e.memo for e in entries], "text[]")})
-                RETURNING id, key"""
-        )
-        entry_cte = f"w{len(f.parts) - 1}"
-        f.add(
-            f"""INSERT INTO postings (entry_id, line, account, amount)
-                SELECT e.id, s.line, s.account, s.amount
-                FROM unnest({f.arg(keys, "text[]")}, {f.arg(numbers, "integer[]")},
-                            {f.arg(accounts, "text[]")}, {f.arg(amounts, "bigint[]")})
-                     AS s (key, line, account, amount)
-                JOIN {entry_cte} AS e ON e.key = s.key"""
-        )
+        transfers: list[JournalEntry] = []
+        others: list[JournalEntry] = []
+        for e in self.staged_entries:
+            (transfers if _is_transfer(e) else others).append(e)
+        if transfers:
+            # One row each, the amount moving from the first account to the second.
+            f.add(
+                f"""INSERT INTO journal_entries (key, kind, at, memo, from_account, to_account,
+                                             amount)
+                    SELECT * FROM unnest(
+                        {f.arg([e.key for e in transfers], "text[]")},
+                        {f.arg([e.kind.value for e in transfers], "text[]")},
+                        {f.arg([e.at for e in transfers], "timestamptz[]")},
+                        {f.arg([e.memo for e in transfers], "text[]")},
+                        {f.arg([e.postings[0].account for e in transfers], "text[]")},
+                        {f.arg([e.postings[1].account for e in transfers], "text[]")},
+                        {f.arg([e.postings[1].amount for e in transfers], "bigint[]")})"""
+            )
+        if others:
+            _add_posted_entries(f, others)
         # Accounts this unit of work holds locked exist: update them. The others are credited
         # (a debit needs a locked balance) and may be new: upsert them, in name order
         # (RULES 8). An upsert cannot serve both: its proposed row must pass the CHECK.

@@ -398,7 +398,24 @@ async def test_the_database_refuses_a_negative_balance_even_without_the_code(
                    SELECT id, 1, $1, 5 FROM e""",
                 user_account(person.id),
             )
+        for columns, values in [
+            ("from_account, to_account, amount", "$1, $1, 5"),  # to itself
+            ("from_account, to_account, amount", "'platform:fees', $1, 0"),  # nothing
+            ("from_account, to_account, amount", "'platform:fees', $1, -5"),  # backwards
+            ("from_account, amount", "$1, 5"),  # half a transfer
+        ]:
+            with pytest.raises(asyncpg.CheckViolationError, match="journal_entries_transfer"):
+                await bare.execute(
+                    f"""INSERT INTO accounts (name, may_go_negative) VALUES ('platform:fees', false)
+                        ON CONFLICT DO NOTHING;
+                        INSERT INTO journal_entries (key, kind, at, {columns})
+                        VALUES ('bad-transfer', 'DEPOSIT', now(), {values})""".replace(
+                        "$1", f"'{user_account(person.id)}'"
+                    )
+                )
         with pytest.raises(asyncpg.InsufficientPrivilegeError, match="append-only"):
-            await bare.execute("DELETE FROM postings")
+            await bare.execute("DELETE FROM journal_entries")
+        with pytest.raises(asyncpg.InsufficientPrivilegeError, match="append-only"):
+            await bare.execute("UPDATE journal_entries SET amount = amount + 1")
     finally:
         await bare.close()
