@@ -21,6 +21,7 @@ import json
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
+from enum import StrEnum
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
@@ -34,10 +35,8 @@ from rooms_adapters.postgres.rows import (
     USER_COLUMNS,
     WITHDRAWAL_COLUMNS,
     bet_from_row,
-    bet_record,
     entry_from_row,
     outbox_from_row,
-    outbox_record,
     room_from_row,
     room_record,
     user_from_row,
@@ -249,11 +248,25 @@ class PostgresRoomRepository(_Repo):
         return Success(None)
 
     async def update(self, room: Room) -> None:
-        record = room_record(room)
         if room.id in self._u.new_rooms:
-            self._u.new_rooms[room.id] = record
+            self._u.new_rooms[room.id] = room_record(room)
         else:
-            self._u.room_updates[room.id] = record
+            outcome, value = room.outcome, room.settlement_value
+            self._u.room_updates[room.id] = (
+                room.state.value,
+                room.yes_pool,
+                room.no_pool,
+                room.yes_bets,
+                room.no_bets,
+                room.opened_at,
+                room.settling_since,
+                room.trigger_at,
+                None if outcome is None else outcome.value,
+                value,
+                json.dumps(room.settlement_sources) if room.settlement_sources else "[]",
+                room.closed_at,
+                room.close_reason,
+            )
 
     async def list_by_state(
         self, states: Sequence[RoomState], limit: int = 100, offset: int = 0
@@ -785,6 +798,20 @@ class _Flush:
     def add(self, sql: str) -> None:
         self.parts.append(f"w{len(self.parts)} AS ({sql})")
 
+    def rows(self, *columns: tuple[list[Any], str]) -> str:
+        """A FROM item of the rows whose columns (values, element type) are given: a
+        ``VALUES`` row of scalar parameters when there is one row (the usual case: one bet;
+        cheaper to encode and to execute than arrays), else an ``unnest`` of arrays."""
+        if len(columns[0][0]) == 1:
+            return f"(VALUES ({', '.join(self.arg(v[0], t) for v, t in columns)}))"
+        return f"unnest({', '.join(self.arg(v, t + '[]') for v, t in columns)})"
+
+    def matches(self, column: str, values: list[Any], cast: str) -> str:
+        """``column`` is one of ``values``: the index condition beside a join to rows."""
+        if len(values) == 1:
+            return f"{column} = {self.arg(values[0], cast)}"
+        return f"{column} = ANY ({self.arg(values, cast + '[]')})"
+
     @property
     def sql(self) -> str:
         return "WITH " + ",\n".join(self.parts) + "\nSELECT 1"
@@ -805,6 +832,27 @@ _ROOM_MUTABLE = (
     "closed_at",
     "close_reason",
 )
+_ROOM_MUTABLE_TYPES = (
+    "text",
+    "bigint",
+    "bigint",
+    "integer",
+    "integer",
+    "timestamptz",
+    "timestamptz",
+    "timestamptz",
+    "text",
+    "numeric",
+    "text",
+    "timestamptz",
+    "text",
+)
+_ROOM_MUTABLE_SELECT = ", ".join(
+    "ARRAY(SELECT jsonb_array_elements_text(u.settlement_sources::jsonb)) AS settlement_sources"
+    if c == "settlement_sources"
+    else f"u.{c}"
+    for c in _ROOM_MUTABLE
+)
 _WITHDRAWAL_MUTABLE = (
     "state",
     "approvals",
@@ -814,6 +862,10 @@ _WITHDRAWAL_MUTABLE = (
     "failure_reason",
     "updated_at",
 )
+
+
+def _value(member: StrEnum | None) -> str | None:
+    return None if member is None else member.value
 
 
 def _is_transfer(entry: JournalEntry) -> bool:
@@ -878,7 +930,7 @@ class PostgresUnitOfWork:
         self.staged_users: dict[int, tuple[int, int | None, str | None, int | None, str | None]]
         self.staged_users = {}
         self.new_rooms: dict[int, dict[str, Any]] = {}
-        self.room_updates: dict[int, dict[str, Any]] = {}
+        self.room_updates: dict[int, tuple[Any, ...]] = {}  # _ROOM_MUTABLE, in order
         self.new_bets: dict[int, Bet] = {}
         self.staged_bet_keys: set[tuple[int, int]] = set()
         self.known_without_bet: set[tuple[int, int]] = set()
@@ -1025,16 +1077,39 @@ class PostgresUnitOfWork:
                 f"INSERT INTO rooms SELECT * FROM jsonb_populate_recordset(NULL::rooms, {records})"
             )
         if self.room_updates:
-            records = f.arg(list(self.room_updates.values()), "jsonb")
-            ids = f.arg(list(self.room_updates), "bigint[]")
+            # Typed arrays, one per column (no JSON to write and parse); the sources are
+            # a JSON array each (an array of arrays must be rectangular).
+            ids = list(self.room_updates)
+            columns = list(zip(*self.room_updates.values(), strict=True))
+            source = f.rows(
+                (ids, "bigint"),
+                *((list(c), cast) for c, cast in zip(columns, _ROOM_MUTABLE_TYPES, strict=True)),
+            )
             f.add(
                 f"""UPDATE rooms AS t SET {_set_from(_ROOM_MUTABLE)}
-                    FROM jsonb_populate_recordset(NULL::rooms, {records}) AS s
-                    WHERE t.id = s.id AND t.id = ANY ({ids})"""
+                    FROM (SELECT u.id, {_ROOM_MUTABLE_SELECT}
+                          FROM {source} AS u (id, {", ".join(_ROOM_MUTABLE)})) AS s
+                    WHERE t.id = s.id AND {f.matches("t.id", ids, "bigint")}"""
             )
         if self.new_bets:
-            records = f.arg([bet_record(b) for b in self.new_bets.values()], "jsonb")
-            f.add(f"INSERT INTO bets SELECT * FROM jsonb_populate_recordset(NULL::bets, {records})")
+            bets = self.new_bets.values()
+            f.add(
+                f"""INSERT INTO bets ({BET_COLUMNS})
+                    SELECT * FROM {
+                    f.rows(
+                        ([b.id for b in bets], "bigint"),
+                        ([b.room_id for b in bets], "bigint"),
+                        ([b.user_id for b in bets], "bigint"),
+                        ([b.side.value for b in bets], "text"),
+                        ([b.stake for b in bets], "bigint"),
+                        ([b.placed_at for b in bets], "timestamptz"),
+                        ([b.idempotency_key for b in bets], "text"),
+                        ([b.status.value for b in bets], "text"),
+                        ([b.payout for b in bets], "bigint"),
+                        ([_value(b.refund_reason) for b in bets], "text"),
+                    )
+                } AS s"""
+            )
         if self.bet_updates:
             ids = f.arg(list(self.bet_updates), "bigint[]")
             status, payout, reason = zip(*self.bet_updates.values(), strict=True)
@@ -1080,19 +1155,21 @@ class PostgresUnitOfWork:
             f.add(
                 f"""INSERT INTO audit_log (at, actor, action, details)
                     SELECT s.at, s.actor, s.action, s.details::jsonb
-                    FROM unnest({f.arg(list(cols[0]), "timestamptz[]")},
-                                {f.arg(list(cols[1]), "text[]")},
-                                {f.arg(list(cols[2]), "text[]")},
-                                {f.arg(list(cols[3]), "text[]")})
-                         AS s (at, actor, action, details)"""
+                    FROM {
+                    f.rows(
+                        (list(cols[0]), "timestamptz"),
+                        (list(cols[1]), "text"),
+                        (list(cols[2]), "text"),
+                        (list(cols[3]), "text"),
+                    )
+                } AS s (at, actor, action, details)"""
             )
         if self.staged_idempotency:
-            keys = f.arg(list(self.staged_idempotency), "text[]")
-            refs = f.arg(list(self.staged_idempotency.values()), "text[]")
-            f.add(
-                f"""INSERT INTO idempotency_keys (key, result_ref)
-                    SELECT * FROM unnest({keys}, {refs})"""
+            source = f.rows(
+                (list(self.staged_idempotency), "text"),
+                (list(self.staged_idempotency.values()), "text"),
             )
+            f.add(f"INSERT INTO idempotency_keys (key, result_ref) SELECT * FROM {source} AS s")
         if self.staged_cursors:
             f.add(
                 f"""INSERT INTO deposit_cursors (address, signature)
@@ -1126,14 +1203,17 @@ class PostgresUnitOfWork:
             f.add(
                 f"""INSERT INTO journal_entries (key, kind, at, memo, from_account, to_account,
                                              amount)
-                    SELECT * FROM unnest(
-                        {f.arg([e.key for e in transfers], "text[]")},
-                        {f.arg([e.kind.value for e in transfers], "text[]")},
-                        {f.arg([e.at for e in transfers], "timestamptz[]")},
-                        {f.arg([e.memo for e in transfers], "text[]")},
-                        {f.arg([e.postings[0].account for e in transfers], "text[]")},
-                        {f.arg([e.postings[1].account for e in transfers], "text[]")},
-                        {f.arg([e.postings[1].amount for e in transfers], "bigint[]")})"""
+                    SELECT * FROM {
+                    f.rows(
+                        ([e.key for e in transfers], "text"),
+                        ([e.kind.value for e in transfers], "text"),
+                        ([e.at for e in transfers], "timestamptz"),
+                        ([e.memo for e in transfers], "text"),
+                        ([e.postings[0].account for e in transfers], "text"),
+                        ([e.postings[1].account for e in transfers], "text"),
+                        ([e.postings[1].amount for e in transfers], "bigint"),
+                    )
+                } AS s"""
             )
         if others:
             _add_posted_entries(f, others)
@@ -1144,19 +1224,21 @@ class PostgresUnitOfWork:
         other = sorted(a for a in self.staged_deltas if a not in self.locked_balances)
         deltas = self.staged_deltas
         if held:
-            names = f.arg(held, "text[]")
+            source = f.rows((held, "text"), ([deltas[a] for a in held], "bigint"))
             f.add(
                 f"""UPDATE accounts AS t SET balance = t.balance + s.delta
-                    FROM unnest({names}, {f.arg([deltas[a] for a in held], "bigint[]")})
-                         AS s (name, delta)
-                    WHERE t.name = s.name AND t.name = ANY ({names})"""
+                    FROM {source} AS s (name, delta)
+                    WHERE t.name = s.name AND {f.matches("t.name", held, "text")}"""
             )
         if other:
+            source = f.rows(
+                (other, "text"),
+                ([deltas[a] for a in other], "bigint"),
+                ([may_go_negative(a) for a in other], "boolean"),
+            )
             f.add(
                 f"""INSERT INTO accounts (name, balance, may_go_negative)
-                    SELECT * FROM unnest({f.arg(other, "text[]")},
-                                         {f.arg([deltas[a] for a in other], "bigint[]")},
-                                         {f.arg([may_go_negative(a) for a in other], "boolean[]")})
+                    SELECT * FROM {source} AS s
                     ON CONFLICT (name)
                     DO UPDATE SET balance = accounts.balance + excluded.balance"""
             )
@@ -1176,8 +1258,25 @@ class PostgresUnitOfWork:
                     m.attempts += what == "retry"
                     m.next_attempt_at = at
                     m.last_error = error or m.last_error
-        records = f.arg([outbox_record(m) for m in messages], "jsonb")
         f.add(
-            f"""INSERT INTO outbox SELECT * FROM jsonb_populate_recordset(NULL::outbox, {records})
+            f"""INSERT INTO outbox ({OUTBOX_COLUMNS})
+                SELECT s.id, s.user_id, s.kind, s.payload::jsonb, s.dedupe_key, s.created_at,
+                       s.next_attempt_at, s.attempts, s.sent_at, s.last_error, s.gave_up_at
+                FROM {
+                f.rows(
+                    ([m.id for m in messages], "bigint"),
+                    ([m.user_id for m in messages], "bigint"),
+                    ([m.kind.value for m in messages], "text"),
+                    ([json.dumps(m.payload) for m in messages], "text"),
+                    ([m.dedupe_key for m in messages], "text"),
+                    ([m.created_at for m in messages], "timestamptz"),
+                    ([m.next_attempt_at for m in messages], "timestamptz"),
+                    ([m.attempts for m in messages], "integer"),
+                    ([m.sent_at for m in messages], "timestamptz"),
+                    ([m.last_error for m in messages], "text"),
+                    ([m.gave_up_at for m in messages], "timestamptz"),
+                )
+            } AS s (id, user_id, kind, payload, dedupe_key, created_at, next_attempt_at,
+                           attempts, sent_at, last_error, gave_up_at)
                 ON CONFLICT (dedupe_key) DO NOTHING"""
         )
