@@ -68,6 +68,9 @@ from rooms_core.room import Room, RoomState
 
 T = TypeVar("T")
 
+# Bets' request keys (rooms_core.services.bets.bet_request_key) start so; they are kept in
+# the bet's row, and the schema keeps other keys from taking the prefix (migration 0008).
+BET_KEY_PREFIX = "bet:"
 AUDIT_SEAL_LOCK = 0x41554449  # "AUDI": one sealer at a time
 AUDIT_SEAL_WAIT = 5.0  # seconds records() waits for older open transactions to end
 # The unsealed records no running transaction of this database can precede (see seal()).
@@ -314,7 +317,9 @@ class PostgresBetRepository(_Repo):
         row = await self._u.fetchrow(
             f"""WITH r AS (SELECT {ROOM_COLUMNS} FROM rooms WHERE id = $2 FOR UPDATE),
                      a AS (SELECT balance FROM accounts WHERE name = $4 FOR UPDATE)
-                SELECT (SELECT result_ref FROM idempotency_keys WHERE key = $3) AS previous_ref,
+                SELECT coalesce((SELECT id::text FROM bets WHERE request_key = $3),
+                                (SELECT result_ref FROM idempotency_keys WHERE key = $3))
+                           AS previous_ref,
                        EXISTS (SELECT 1 FROM bets WHERE user_id = $1 AND room_id = $2) AS has_bet,
                        EXISTS (SELECT 1 FROM users WHERE id = $1) AS user_exists,
                        (SELECT balance FROM a) AS bettor_balance,
@@ -660,14 +665,29 @@ class PostgresIdempotencyRepository(_Repo):
 
     async def get(self, key: str) -> str | None:
         value = await self._u.fetchval(
-            "SELECT result_ref FROM idempotency_keys WHERE key = $1", key
+            """SELECT coalesce((SELECT id::text FROM bets WHERE request_key = $1),
+                              (SELECT result_ref FROM idempotency_keys WHERE key = $1))""",
+            key,
         )
         return None if value is None else str(value)
 
     async def put(self, key: str, result_ref: str) -> None:
-        if key in self._u.staged_idempotency:
+        """A bet's key (``bet:...``, for a bet this unit of work adds) is written into the
+        bet's row (migration 0008); any other key into ``idempotency_keys``. Either way a
+        UNIQUE constraint catches a race."""
+        u = self._u
+        if key in u.staged_idempotency or key in u.staged_bet_request_keys:
             raise ValueError(f"idempotency key {key!r} already used")
-        self._u.staged_idempotency[key] = result_ref  # the primary key catches a race
+        if key.startswith(BET_KEY_PREFIX):
+            bet_id = int(result_ref) if result_ref.isdigit() else None
+            if bet_id is None or bet_id not in u.new_bets:
+                raise ValueError(
+                    f"the bet key {key!r} must be put in the unit of work adding bet "
+                    f"{result_ref}, before its next statement"
+                )
+            u.staged_bet_request_keys[key] = bet_id
+            return
+        u.staged_idempotency[key] = result_ref
 
 
 class PostgresDepositRepository(_Repo):
@@ -944,6 +964,7 @@ class PostgresUnitOfWork:
         self.outbox_updates: dict[int, tuple[str, datetime, str | None]] = {}
         self.staged_audit: list[tuple[datetime, str, str, str]] = []
         self.staged_idempotency: dict[str, str] = {}
+        self.staged_bet_request_keys: dict[str, int] = {}  # key -> a bet of new_bets
         self.staged_cursors: dict[str, str] = {}
         self.new_withdrawals: dict[int, dict[str, Any]] = {}
         self.withdrawal_updates: dict[int, dict[str, Any]] = {}
@@ -1093,8 +1114,9 @@ class PostgresUnitOfWork:
             )
         if self.new_bets:
             bets = self.new_bets.values()
+            request_keys = {b: k for k, b in self.staged_bet_request_keys.items()}
             f.add(
-                f"""INSERT INTO bets ({BET_COLUMNS})
+                f"""INSERT INTO bets ({BET_COLUMNS}, request_key)
                     SELECT * FROM {
                     f.rows(
                         ([b.id for b in bets], "bigint"),
@@ -1107,6 +1129,7 @@ class PostgresUnitOfWork:
                         ([b.status.value for b in bets], "text"),
                         ([b.payout for b in bets], "bigint"),
                         ([_value(b.refund_reason) for b in bets], "text"),
+                        ([request_keys.get(b.id) for b in bets], "text"),
                     )
                 } AS s"""
             )
