@@ -1100,17 +1100,17 @@ class PostgresUnitOfWork:
         if self.room_updates:
             # Typed arrays, one per column (no JSON to write and parse); the sources are
             # a JSON array each (an array of arrays must be rectangular).
-            ids = list(self.room_updates)
+            room_ids = list(self.room_updates)
             columns = list(zip(*self.room_updates.values(), strict=True))
             source = f.rows(
-                (ids, "bigint"),
+                (room_ids, "bigint"),
                 *((list(c), cast) for c, cast in zip(columns, _ROOM_MUTABLE_TYPES, strict=True)),
             )
             f.add(
                 f"""UPDATE rooms AS t SET {_set_from(_ROOM_MUTABLE)}
                     FROM (SELECT u.id, {_ROOM_MUTABLE_SELECT}
                           FROM {source} AS u (id, {", ".join(_ROOM_MUTABLE)})) AS s
-                    WHERE t.id = s.id AND {f.matches("t.id", ids, "bigint")}"""
+                    WHERE t.id = s.id AND {f.matches("t.id", room_ids, "bigint")}"""
             )
         if self.new_bets:
             bets = self.new_bets.values()
