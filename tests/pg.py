@@ -139,9 +139,13 @@ async def load_books(pg: PostgresStore) -> InMemoryStore:
             books.bets_by_user[bet.user_id].append(bet.id)
         for r in await c.fetch(
             """SELECT e.key, e.kind, e.at, e.memo,
-                      array_agg(p.account ORDER BY p.line) AS accounts,
-                      array_agg(p.amount ORDER BY p.line) AS amounts
-               FROM journal_entries e JOIN postings p ON p.entry_id = e.id
+                      coalesce(array_agg(p.account ORDER BY p.line)
+                                   FILTER (WHERE p.entry_id IS NOT NULL),
+                               ARRAY[e.from_account, e.to_account]) AS accounts,
+                      coalesce(array_agg(p.amount ORDER BY p.line)
+                                   FILTER (WHERE p.entry_id IS NOT NULL),
+                               ARRAY[-e.amount, e.amount]) AS amounts
+               FROM journal_entries e LEFT JOIN postings p ON p.entry_id = e.id
                GROUP BY e.id ORDER BY e.id"""
         ):
             entry = entry_from_row(r)

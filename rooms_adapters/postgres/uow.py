@@ -15,10 +15,13 @@ work (:func:`rooms_core.services.retry.retrying`).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
+from enum import StrEnum
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
@@ -32,10 +35,8 @@ from rooms_adapters.postgres.rows import (
     USER_COLUMNS,
     WITHDRAWAL_COLUMNS,
     bet_from_row,
-    bet_record,
     entry_from_row,
     outbox_from_row,
-    outbox_record,
     room_from_row,
     room_record,
     user_from_row,
@@ -67,7 +68,29 @@ from rooms_core.room import Room, RoomState
 
 T = TypeVar("T")
 
+# Bets' request keys (rooms_core.services.bets.bet_request_key) start so; they are kept in
+# the bet's row, and the schema keeps other keys from taking the prefix (migration 0008).
+BET_KEY_PREFIX = "bet:"
 AUDIT_SEAL_LOCK = 0x41554449  # "AUDI": one sealer at a time
+AUDIT_SEAL_WAIT = 5.0  # seconds records() waits for older open transactions to end
+# The unsealed records no running transaction of this database can precede (see seal()).
+# pg_stat_clear_snapshot: within one transaction pg_stat_activity is otherwise read once.
+_SEALABLE = """
+    WITH snap AS (SELECT pg_current_snapshot() AS s, pg_stat_clear_snapshot()),
+         elsewhere AS (
+             SELECT backend_xid AS x FROM pg_stat_activity
+             WHERE backend_xid IS NOT NULL AND datid IS DISTINCT FROM (
+                 SELECT oid FROM pg_database WHERE datname = current_database())
+             UNION ALL
+             SELECT transaction FROM pg_prepared_xacts WHERE database <> current_database()),
+         boundary AS (
+             SELECT least(pg_snapshot_xmax(s), pg_current_xact_id_if_assigned(), (
+                 SELECT min(r.x) FROM pg_snapshot_xip(s) AS r (x)
+                 WHERE NOT EXISTS (SELECT 1 FROM elsewhere e WHERE e.x = r.x::xid))) AS b
+             FROM snap)
+    SELECT id, at, actor, action, details FROM audit_log
+    WHERE seq IS NULL AND xid < (SELECT b FROM boundary)
+    ORDER BY xid, id LIMIT $1"""
 _PENDING_WITHDRAWAL_STATES = [
     WithdrawalState.PENDING_APPROVAL.value,
     WithdrawalState.APPROVED.value,
@@ -228,11 +251,25 @@ class PostgresRoomRepository(_Repo):
         return Success(None)
 
     async def update(self, room: Room) -> None:
-        record = room_record(room)
         if room.id in self._u.new_rooms:
-            self._u.new_rooms[room.id] = record
+            self._u.new_rooms[room.id] = room_record(room)
         else:
-            self._u.room_updates[room.id] = record
+            outcome, value = room.outcome, room.settlement_value
+            self._u.room_updates[room.id] = (
+                room.state.value,
+                room.yes_pool,
+                room.no_pool,
+                room.yes_bets,
+                room.no_bets,
+                room.opened_at,
+                room.settling_since,
+                room.trigger_at,
+                None if outcome is None else outcome.value,
+                value,
+                json.dumps(room.settlement_sources) if room.settlement_sources else "[]",
+                room.closed_at,
+                room.close_reason,
+            )
 
     async def list_by_state(
         self, states: Sequence[RoomState], limit: int = 100, offset: int = 0
@@ -280,7 +317,9 @@ class PostgresBetRepository(_Repo):
         row = await self._u.fetchrow(
             f"""WITH r AS (SELECT {ROOM_COLUMNS} FROM rooms WHERE id = $2 FOR UPDATE),
                      a AS (SELECT balance FROM accounts WHERE name = $4 FOR UPDATE)
-                SELECT (SELECT result_ref FROM idempotency_keys WHERE key = $3) AS previous_ref,
+                SELECT coalesce((SELECT id::text FROM bets WHERE request_key = $3),
+                                (SELECT result_ref FROM idempotency_keys WHERE key = $3))
+                           AS previous_ref,
                        EXISTS (SELECT 1 FROM bets WHERE user_id = $1 AND room_id = $2) AS has_bet,
                        EXISTS (SELECT 1 FROM users WHERE id = $1) AS user_exists,
                        (SELECT balance FROM a) AS bettor_balance,
@@ -420,21 +459,37 @@ class PostgresLedgerRepository(_Repo):
         found = {r["name"]: r["balance"] for r in rows}
         return {a: found.get(a, 0) for a in accounts}
 
+    # A transfer row reads as its two postings (from, -amount) and (to, amount).
     _ENTRY = """SELECT e.key, e.kind, e.at, e.memo,
-                       array_agg(p.account ORDER BY p.line) AS accounts,
-                       array_agg(p.amount ORDER BY p.line) AS amounts
-                FROM journal_entries e JOIN postings p ON p.entry_id = e.id"""
+                       CASE WHEN e.amount IS NULL
+                            THEN (SELECT array_agg(p.account ORDER BY p.line) FROM postings p
+                                  WHERE p.entry_id = e.id)
+                            ELSE ARRAY[e.from_account, e.to_account] END AS accounts,
+                       CASE WHEN e.amount IS NULL
+                            THEN (SELECT array_agg(p.amount ORDER BY p.line) FROM postings p
+                                  WHERE p.entry_id = e.id)
+                            ELSE ARRAY[-e.amount, e.amount] END AS amounts
+                FROM journal_entries e"""
 
     async def get_entry(self, key: str) -> JournalEntry | None:
-        row = await self._u.fetchrow(f"{self._ENTRY} WHERE e.key = $1 GROUP BY e.id", key)
+        row = await self._u.fetchrow(f"{self._ENTRY} WHERE e.key = $1", key)
         return None if row is None else entry_from_row(row)
 
     async def entries_for(self, account: str, limit: int = 50) -> list[JournalEntry]:
         rows = await self._u.fetch(
             f"""{self._ENTRY}
-                WHERE e.id IN (SELECT DISTINCT entry_id FROM postings WHERE account = $1
-                               ORDER BY entry_id DESC LIMIT $2)
-                GROUP BY e.id ORDER BY e.id DESC""",
+                WHERE e.id IN (
+                    SELECT id FROM (
+                        (SELECT DISTINCT entry_id AS id FROM postings WHERE account = $1
+                         ORDER BY entry_id DESC LIMIT $2)
+                        UNION
+                        (SELECT id FROM journal_entries WHERE from_account = $1
+                         ORDER BY id DESC LIMIT $2)
+                        UNION
+                        (SELECT id FROM journal_entries WHERE to_account = $1
+                         ORDER BY id DESC LIMIT $2)) AS ids
+                    ORDER BY id DESC LIMIT $2)
+                ORDER BY e.id DESC""",
             account,
             limit,
         )
@@ -521,18 +576,20 @@ class PostgresAuditRepository(_Repo):
 
     async def seal(self, batch: int = 10_000) -> int:
         """Chain the records of finished transactions onto the sealed log, in transaction id
-        order; returns how many were sealed. One sealer runs at a time (advisory lock)."""
+        order; returns how many were sealed. One sealer runs at a time (advisory lock).
+
+        A record is sealed once no transaction that could still insert one with a lower
+        transaction id is running: the boundary is the oldest transaction id the statement's
+        snapshot sees as running (this one's included), leaving out those known to run in
+        another database of the cluster (they cannot write this table). Such transactions
+        (another application's, a benchmark's) would otherwise hold sealing back for as long
+        as they run."""
         u = self._u
         await u.execute("SELECT pg_advisory_xact_lock($1)", AUDIT_SEAL_LOCK)
         last = await u.fetchrow(
             "SELECT seq, hash FROM audit_log WHERE seq IS NOT NULL ORDER BY seq DESC LIMIT 1"
         )
-        rows = await u.fetch(
-            """SELECT id, at, actor, action, details FROM audit_log
-               WHERE seq IS NULL AND xid < pg_snapshot_xmin(pg_current_snapshot())
-               ORDER BY xid, id LIMIT $1""",
-            batch,
-        )
+        rows = await u.fetch(_SEALABLE, batch)
         if not rows:
             return 0
         seq, prev = (0, GENESIS_HASH) if last is None else (last["seq"], last["hash"])
@@ -557,8 +614,32 @@ class PostgresAuditRepository(_Repo):
         )
         return len(rows)
 
+    async def seal_visible(self, wait: float = AUDIT_SEAL_WAIT) -> bool:
+        """Seal until every record committed before the call is sealed, for at most
+        ``wait`` seconds (a transaction of this database that started earlier and is
+        still running holds the later records back until it ends); whether all were."""
+        u = self._u
+        newest = await u.fetchval("SELECT max(xid::text::bigint) FROM audit_log WHERE seq IS NULL")
+        if newest is None:
+            return True
+        deadline = time.monotonic() + wait
+        pause = 0.005
+        while True:
+            while await self.seal() > 0:
+                pass
+            if not await u.fetchval(
+                """SELECT EXISTS (SELECT 1 FROM audit_log
+                                  WHERE seq IS NULL AND xid <= $1::text::xid8)""",
+                str(newest),
+            ):
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.1)
+
     async def records(self, after_seq: int = 0, limit: int = 1000) -> list[AuditRecord]:
-        await self.seal()
+        await self.seal_visible()
         rows = await self._u.fetch(
             """SELECT seq, at, actor, action, details, prev_hash, hash FROM audit_log
                WHERE seq > $1 ORDER BY seq LIMIT $2""",
@@ -584,14 +665,29 @@ class PostgresIdempotencyRepository(_Repo):
 
     async def get(self, key: str) -> str | None:
         value = await self._u.fetchval(
-            "SELECT result_ref FROM idempotency_keys WHERE key = $1", key
+            """SELECT coalesce((SELECT id::text FROM bets WHERE request_key = $1),
+                              (SELECT result_ref FROM idempotency_keys WHERE key = $1))""",
+            key,
         )
         return None if value is None else str(value)
 
     async def put(self, key: str, result_ref: str) -> None:
-        if key in self._u.staged_idempotency:
+        """A bet's key (``bet:...``, for a bet this unit of work adds) is written into the
+        bet's row (migration 0008); any other key into ``idempotency_keys``. Either way a
+        UNIQUE constraint catches a race."""
+        u = self._u
+        if key in u.staged_idempotency or key in u.staged_bet_request_keys:
             raise ValueError(f"idempotency key {key!r} already used")
-        self._u.staged_idempotency[key] = result_ref  # the primary key catches a race
+        if key.startswith(BET_KEY_PREFIX):
+            bet_id = int(result_ref) if result_ref.isdigit() else None
+            if bet_id is None or bet_id not in u.new_bets:
+                raise ValueError(
+                    f"the bet key {key!r} must be put in the unit of work adding bet "
+                    f"{result_ref}, before its next statement"
+                )
+            u.staged_bet_request_keys[key] = bet_id
+            return
+        u.staged_idempotency[key] = result_ref
 
 
 class PostgresDepositRepository(_Repo):
@@ -722,6 +818,20 @@ class _Flush:
     def add(self, sql: str) -> None:
         self.parts.append(f"w{len(self.parts)} AS ({sql})")
 
+    def rows(self, *columns: tuple[list[Any], str]) -> str:
+        """A FROM item of the rows whose columns (values, element type) are given: a
+        ``VALUES`` row of scalar parameters when there is one row (the usual case: one bet;
+        cheaper to encode and to execute than arrays), else an ``unnest`` of arrays."""
+        if len(columns[0][0]) == 1:
+            return f"(VALUES ({', '.join(self.arg(v[0], t) for v, t in columns)}))"
+        return f"unnest({', '.join(self.arg(v, t + '[]') for v, t in columns)})"
+
+    def matches(self, column: str, values: list[Any], cast: str) -> str:
+        """``column`` is one of ``values``: the index condition beside a join to rows."""
+        if len(values) == 1:
+            return f"{column} = {self.arg(values[0], cast)}"
+        return f"{column} = ANY ({self.arg(values, cast + '[]')})"
+
     @property
     def sql(self) -> str:
         return "WITH " + ",\n".join(self.parts) + "\nSELECT 1"
@@ -742,6 +852,27 @@ _ROOM_MUTABLE = (
     "closed_at",
     "close_reason",
 )
+_ROOM_MUTABLE_TYPES = (
+    "text",
+    "bigint",
+    "bigint",
+    "integer",
+    "integer",
+    "timestamptz",
+    "timestamptz",
+    "timestamptz",
+    "text",
+    "numeric",
+    "text",
+    "timestamptz",
+    "text",
+)
+_ROOM_MUTABLE_SELECT = ", ".join(
+    "ARRAY(SELECT jsonb_array_elements_text(u.settlement_sources::jsonb)) AS settlement_sources"
+    if c == "settlement_sources"
+    else f"u.{c}"
+    for c in _ROOM_MUTABLE
+)
 _WITHDRAWAL_MUTABLE = (
     "state",
     "approvals",
@@ -751,6 +882,44 @@ _WITHDRAWAL_MUTABLE = (
     "failure_reason",
     "updated_at",
 )
+
+
+def _value(member: StrEnum | None) -> str | None:
+    return None if member is None else member.value
+
+
+def _is_transfer(entry: JournalEntry) -> bool:
+    """Whether the entry is kept as one transfer row: two postings, on two accounts, the
+    first paying a positive amount to the second (read back as the same two postings)."""
+    postings = entry.postings
+    if len(postings) != 2:
+        return False
+    first, second = postings
+    return first.amount < 0 and second.amount == -first.amount and first.account != second.account
+
+
+def _add_posted_entries(f: _Flush, entries: list[JournalEntry]) -> None:
+    """Entries of more (or other) than two postings: the entry rows and their postings (the
+    postings_balanced trigger checks each sums to zero)."""
+    lines = [(e.key, n, p.account, p.amount) for e in entries for n, p in enumerate(e.postings, 1)]
+    keys, numbers, accounts, amounts = (list(c) for c in zip(*lines, strict=True))
+    f.add(
+        f"""INSERT INTO journal_entries (key, kind, at, memo)
+            SELECT * FROM unnest({f.arg([e.key for e in entries], "text[]")},
+                                 {f.arg([e.kind.value for e in entries], "text[]")},
+                                 {f.arg([e.at for e in entries], "timestamptz[]")},
+                                 {f.arg([e.memo for e in entries], "text[]")})
+            RETURNING id, key"""
+    )
+    entry_cte = f"w{len(f.parts) - 1}"
+    f.add(
+        f"""INSERT INTO postings (entry_id, line, account, amount)
+            SELECT e.id, s.line, s.account, s.amount
+            FROM unnest({f.arg(keys, "text[]")}, {f.arg(numbers, "integer[]")},
+                        {f.arg(accounts, "text[]")}, {f.arg(amounts, "bigint[]")})
+                 AS s (key, line, account, amount)
+            JOIN {entry_cte} AS e ON e.key = s.key"""
+    )
 
 
 def _set_from(columns: Sequence[str]) -> str:
@@ -781,7 +950,7 @@ class PostgresUnitOfWork:
         self.staged_users: dict[int, tuple[int, int | None, str | None, int | None, str | None]]
         self.staged_users = {}
         self.new_rooms: dict[int, dict[str, Any]] = {}
-        self.room_updates: dict[int, dict[str, Any]] = {}
+        self.room_updates: dict[int, tuple[Any, ...]] = {}  # _ROOM_MUTABLE, in order
         self.new_bets: dict[int, Bet] = {}
         self.staged_bet_keys: set[tuple[int, int]] = set()
         self.known_without_bet: set[tuple[int, int]] = set()
@@ -795,6 +964,7 @@ class PostgresUnitOfWork:
         self.outbox_updates: dict[int, tuple[str, datetime, str | None]] = {}
         self.staged_audit: list[tuple[datetime, str, str, str]] = []
         self.staged_idempotency: dict[str, str] = {}
+        self.staged_bet_request_keys: dict[str, int] = {}  # key -> a bet of new_bets
         self.staged_cursors: dict[str, str] = {}
         self.new_withdrawals: dict[int, dict[str, Any]] = {}
         self.withdrawal_updates: dict[int, dict[str, Any]] = {}
@@ -928,16 +1098,41 @@ class PostgresUnitOfWork:
                 f"INSERT INTO rooms SELECT * FROM jsonb_populate_recordset(NULL::rooms, {records})"
             )
         if self.room_updates:
-            records = f.arg(list(self.room_updates.values()), "jsonb")
-            ids = f.arg(list(self.room_updates), "bigint[]")
+            # Typed arrays, one per column (no JSON to write and parse); the sources are
+            # a JSON array each (an array of arrays must be rectangular).
+            room_ids = list(self.room_updates)
+            columns = list(zip(*self.room_updates.values(), strict=True))
+            source = f.rows(
+                (room_ids, "bigint"),
+                *((list(c), cast) for c, cast in zip(columns, _ROOM_MUTABLE_TYPES, strict=True)),
+            )
             f.add(
                 f"""UPDATE rooms AS t SET {_set_from(_ROOM_MUTABLE)}
-                    FROM jsonb_populate_recordset(NULL::rooms, {records}) AS s
-                    WHERE t.id = s.id AND t.id = ANY ({ids})"""
+                    FROM (SELECT u.id, {_ROOM_MUTABLE_SELECT}
+                          FROM {source} AS u (id, {", ".join(_ROOM_MUTABLE)})) AS s
+                    WHERE t.id = s.id AND {f.matches("t.id", room_ids, "bigint")}"""
             )
         if self.new_bets:
-            records = f.arg([bet_record(b) for b in self.new_bets.values()], "jsonb")
-            f.add(f"INSERT INTO bets SELECT * FROM jsonb_populate_recordset(NULL::bets, {records})")
+            bets = self.new_bets.values()
+            request_keys = {b: k for k, b in self.staged_bet_request_keys.items()}
+            f.add(
+                f"""INSERT INTO bets ({BET_COLUMNS}, request_key)
+                    SELECT * FROM {
+                    f.rows(
+                        ([b.id for b in bets], "bigint"),
+                        ([b.room_id for b in bets], "bigint"),
+                        ([b.user_id for b in bets], "bigint"),
+                        ([b.side.value for b in bets], "text"),
+                        ([b.stake for b in bets], "bigint"),
+                        ([b.placed_at for b in bets], "timestamptz"),
+                        ([b.idempotency_key for b in bets], "text"),
+                        ([b.status.value for b in bets], "text"),
+                        ([b.payout for b in bets], "bigint"),
+                        ([_value(b.refund_reason) for b in bets], "text"),
+                        ([request_keys.get(b.id) for b in bets], "text"),
+                    )
+                } AS s"""
+            )
         if self.bet_updates:
             ids = f.arg(list(self.bet_updates), "bigint[]")
             status, payout, reason = zip(*self.bet_updates.values(), strict=True)
@@ -983,19 +1178,21 @@ class PostgresUnitOfWork:
             f.add(
                 f"""INSERT INTO audit_log (at, actor, action, details)
                     SELECT s.at, s.actor, s.action, s.details::jsonb
-                    FROM unnest({f.arg(list(cols[0]), "timestamptz[]")},
-                                {f.arg(list(cols[1]), "text[]")},
-                                {f.arg(list(cols[2]), "text[]")},
-                                {f.arg(list(cols[3]), "text[]")})
-                         AS s (at, actor, action, details)"""
+                    FROM {
+                    f.rows(
+                        (list(cols[0]), "timestamptz"),
+                        (list(cols[1]), "text"),
+                        (list(cols[2]), "text"),
+                        (list(cols[3]), "text"),
+                    )
+                } AS s (at, actor, action, details)"""
             )
         if self.staged_idempotency:
-            keys = f.arg(list(self.staged_idempotency), "text[]")
-            refs = f.arg(list(self.staged_idempotency.values()), "text[]")
-            f.add(
-                f"""INSERT INTO idempotency_keys (key, result_ref)
-                    SELECT * FROM unnest({keys}, {refs})"""
+            source = f.rows(
+                (list(self.staged_idempotency), "text"),
+                (list(self.staged_idempotency.values()), "text"),
             )
+            f.add(f"INSERT INTO idempotency_keys (key, result_ref) SELECT * FROM {source} AS s")
         if self.staged_cursors:
             f.add(
                 f"""INSERT INTO deposit_cursors (address, signature)
@@ -1020,28 +1217,29 @@ class PostgresUnitOfWork:
         return f if f.parts else None
 
     def _add_entries(self, f: _Flush) -> None:
-        entries = self.staged_entries
-        lines = [
-            (e.key, n, p.account, p.amount) for e in entries for n, p in enumerate(e.postings, 1)
-        ]
-        keys, numbers, accounts, amounts = (list(c) for c in zip(*lines, strict=True))
-        f.add(
-            f"""INSERT INTO journal_entries (key, kind, at, memo)
-                SELECT * FROM unnest({f.arg([e.key for e in entries], "text[]")},
-                                     {f.arg([e.kind.value for e in entries], "text[]")},
-                                     {f.arg([e.at for e in entries], "timestamptz[]")},
-                                     {f.arg([e.memo for e in entries], "text[]")})
-                RETURNING id, key"""
-        )
-        entry_cte = f"w{len(f.parts) - 1}"
-        f.add(
-            f"""INSERT INTO postings (entry_id, line, account, amount)
-                SELECT e.id, s.line, s.account, s.amount
-                FROM unnest({f.arg(keys, "text[]")}, {f.arg(numbers, "integer[]")},
-                            {f.arg(accounts, "text[]")}, {f.arg(amounts, "bigint[]")})
-                     AS s (key, line, account, amount)
-                JOIN {entry_cte} AS e ON e.key = s.key"""
-        )
+        transfers: list[JournalEntry] = []
+        others: list[JournalEntry] = []
+        for e in self.staged_entries:
+            (transfers if _is_transfer(e) else others).append(e)
+        if transfers:
+            # One row each, the amount moving from the first account to the second.
+            f.add(
+                f"""INSERT INTO journal_entries (key, kind, at, memo, from_account, to_account,
+                                             amount)
+                    SELECT * FROM {
+                    f.rows(
+                        ([e.key for e in transfers], "text"),
+                        ([e.kind.value for e in transfers], "text"),
+                        ([e.at for e in transfers], "timestamptz"),
+                        ([e.memo for e in transfers], "text"),
+                        ([e.postings[0].account for e in transfers], "text"),
+                        ([e.postings[1].account for e in transfers], "text"),
+                        ([e.postings[1].amount for e in transfers], "bigint"),
+                    )
+                } AS s"""
+            )
+        if others:
+            _add_posted_entries(f, others)
         # Accounts this unit of work holds locked exist: update them. The others are credited
         # (a debit needs a locked balance) and may be new: upsert them, in name order
         # (RULES 8). An upsert cannot serve both: its proposed row must pass the CHECK.
@@ -1049,19 +1247,21 @@ class PostgresUnitOfWork:
         other = sorted(a for a in self.staged_deltas if a not in self.locked_balances)
         deltas = self.staged_deltas
         if held:
-            names = f.arg(held, "text[]")
+            source = f.rows((held, "text"), ([deltas[a] for a in held], "bigint"))
             f.add(
                 f"""UPDATE accounts AS t SET balance = t.balance + s.delta
-                    FROM unnest({names}, {f.arg([deltas[a] for a in held], "bigint[]")})
-                         AS s (name, delta)
-                    WHERE t.name = s.name AND t.name = ANY ({names})"""
+                    FROM {source} AS s (name, delta)
+                    WHERE t.name = s.name AND {f.matches("t.name", held, "text")}"""
             )
         if other:
+            source = f.rows(
+                (other, "text"),
+                ([deltas[a] for a in other], "bigint"),
+                ([may_go_negative(a) for a in other], "boolean"),
+            )
             f.add(
                 f"""INSERT INTO accounts (name, balance, may_go_negative)
-                    SELECT * FROM unnest({f.arg(other, "text[]")},
-                                         {f.arg([deltas[a] for a in other], "bigint[]")},
-                                         {f.arg([may_go_negative(a) for a in other], "boolean[]")})
+                    SELECT * FROM {source} AS s
                     ON CONFLICT (name)
                     DO UPDATE SET balance = accounts.balance + excluded.balance"""
             )
@@ -1081,8 +1281,25 @@ class PostgresUnitOfWork:
                     m.attempts += what == "retry"
                     m.next_attempt_at = at
                     m.last_error = error or m.last_error
-        records = f.arg([outbox_record(m) for m in messages], "jsonb")
         f.add(
-            f"""INSERT INTO outbox SELECT * FROM jsonb_populate_recordset(NULL::outbox, {records})
+            f"""INSERT INTO outbox ({OUTBOX_COLUMNS})
+                SELECT s.id, s.user_id, s.kind, s.payload::jsonb, s.dedupe_key, s.created_at,
+                       s.next_attempt_at, s.attempts, s.sent_at, s.last_error, s.gave_up_at
+                FROM {
+                f.rows(
+                    ([m.id for m in messages], "bigint"),
+                    ([m.user_id for m in messages], "bigint"),
+                    ([m.kind.value for m in messages], "text"),
+                    ([json.dumps(m.payload) for m in messages], "text"),
+                    ([m.dedupe_key for m in messages], "text"),
+                    ([m.created_at for m in messages], "timestamptz"),
+                    ([m.next_attempt_at for m in messages], "timestamptz"),
+                    ([m.attempts for m in messages], "integer"),
+                    ([m.sent_at for m in messages], "timestamptz"),
+                    ([m.last_error for m in messages], "text"),
+                    ([m.gave_up_at for m in messages], "timestamptz"),
+                )
+            } AS s (id, user_id, kind, payload, dedupe_key, created_at, next_attempt_at,
+                           attempts, sent_at, last_error, gave_up_at)
                 ON CONFLICT (dedupe_key) DO NOTHING"""
         )

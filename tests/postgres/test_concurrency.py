@@ -21,7 +21,7 @@ import pytest
 from returns.result import Failure, Result, Success
 
 from rooms_adapters.postgres.store import PostgresStore
-from rooms_adapters.postgres.uow import PostgresUnitOfWork
+from rooms_adapters.postgres.uow import BET_KEY_PREFIX, PostgresUnitOfWork
 from rooms_core.errors import (
     AlreadyBet,
     AlreadySettled,
@@ -35,6 +35,7 @@ from rooms_core.money import sol
 from rooms_core.ports.storage import StorageUnavailable
 from rooms_core.room import RoomState
 from rooms_core.services import bets, settlement
+from rooms_core.services.bets import bet_request_key
 from rooms_core.services.retry import retrying
 from tests.pg import load_books, pg_platform
 from tests.support import START, Platform, ok
@@ -398,7 +399,28 @@ async def test_the_database_refuses_a_negative_balance_even_without_the_code(
                    SELECT id, 1, $1, 5 FROM e""",
                 user_account(person.id),
             )
+        for columns, values in [
+            ("from_account, to_account, amount", "$1, $1, 5"),  # to itself
+            ("from_account, to_account, amount", "'platform:fees', $1, 0"),  # nothing
+            ("from_account, to_account, amount", "'platform:fees', $1, -5"),  # backwards
+            ("from_account, amount", "$1, 5"),  # half a transfer
+        ]:
+            with pytest.raises(asyncpg.CheckViolationError, match="journal_entries_transfer"):
+                await bare.execute(
+                    f"""INSERT INTO accounts (name, may_go_negative) VALUES ('platform:fees', false)
+                        ON CONFLICT DO NOTHING;
+                        INSERT INTO journal_entries (key, kind, at, {columns})
+                        VALUES ('bad-transfer', 'DEPOSIT', now(), {values})""".replace(
+                        "$1", f"'{user_account(person.id)}'"
+                    )
+                )
+        # Bets keep their request keys; idempotency_keys may not take one (disjoint sets).
+        assert bet_request_key(person.id, "k").startswith(BET_KEY_PREFIX)
+        with pytest.raises(asyncpg.CheckViolationError, match="not_a_bet_key"):
+            await bare.execute("INSERT INTO idempotency_keys VALUES ('bet:1:k', '1')")
         with pytest.raises(asyncpg.InsufficientPrivilegeError, match="append-only"):
-            await bare.execute("DELETE FROM postings")
+            await bare.execute("DELETE FROM journal_entries")
+        with pytest.raises(asyncpg.InsufficientPrivilegeError, match="append-only"):
+            await bare.execute("UPDATE journal_entries SET amount = amount + 1")
     finally:
         await bare.close()
