@@ -15,8 +15,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 from typing import Annotated
 
+import anyio
 import typer
 
 
@@ -47,7 +49,11 @@ def demo(
                 "In the chat: /faucet for 10 demo SOL, then Create room, bet, and watch it "
                 "settle.\nCtrl-C stops it."
             )
-            await running.stopped.wait()
+            # Handled here, not left to Python's default: a process started in the
+            # background of a script inherits SIGINT ignored, and would never stop.
+            with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+                async for _ in signals:
+                    break
 
     with contextlib.suppress(KeyboardInterrupt):
         try:

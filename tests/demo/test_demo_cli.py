@@ -14,10 +14,17 @@ import pytest
 pytestmark = pytest.mark.heavy
 
 
+def ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 async def test_rooms_demo_prints_its_urls_serves_them_and_stops() -> None:
+    # Started as a script's background job is (SIGINT inherited ignored): Ctrl-C must still
+    # stop it. (Python's own KeyboardInterrupt never fires then; a CI run hung on that.)
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "rooms_cli", "demo", "--port", "0", "--api-port", "0",
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        preexec_fn=ignore_sigint,
     )  # fmt: skip
     assert process.stdout is not None
     printed = ""
@@ -45,6 +52,11 @@ async def test_rooms_demo_prints_its_urls_serves_them_and_stops() -> None:
             assert rooms.status_code == 200
     finally:
         process.send_signal(signal.SIGINT)
-        out, err = await asyncio.wait_for(process.communicate(), 120)
+        try:
+            out, err = await asyncio.wait_for(process.communicate(), 120)
+        except TimeoutError:
+            process.kill()  # never leave a hung demo behind
+            await process.wait()
+            raise
     assert process.returncode == 0, (out + err).decode()
     assert "Traceback" not in (out + err).decode()
