@@ -22,6 +22,7 @@ from rooms_core.models import (
     User,
     Withdrawal,
     WithdrawalState,
+    construct,
 )
 from rooms_core.room import Room, RoomState
 
@@ -154,7 +155,8 @@ def room_record(room: Room) -> dict[str, Any]:
 
 def bet_from_row(r: Row) -> Bet:
     reason = r["refund_reason"]
-    return Bet.model_construct(
+    return construct(
+        Bet,
         id=r["id"],
         room_id=r["room_id"],
         user_id=r["user_id"],
