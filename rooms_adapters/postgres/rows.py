@@ -170,37 +170,6 @@ def bet_from_row(r: Row) -> Bet:
     )
 
 
-def bet_record(b: Bet) -> dict[str, Any]:
-    return {
-        "id": b.id,
-        "room_id": b.room_id,
-        "user_id": b.user_id,
-        "side": b.side.value,
-        "stake": b.stake,
-        "placed_at": b.placed_at.isoformat(),
-        "idempotency_key": b.idempotency_key,
-        "status": b.status.value,
-        "payout": b.payout,
-        "refund_reason": None if b.refund_reason is None else b.refund_reason.value,
-    }
-
-
-def outbox_record(m: OutboxMessage) -> dict[str, Any]:
-    return {
-        "id": m.id,
-        "user_id": m.user_id,
-        "kind": m.kind.value,
-        "payload": m.payload,
-        "dedupe_key": m.dedupe_key,
-        "created_at": m.created_at.isoformat(),
-        "next_attempt_at": m.next_attempt_at.isoformat(),
-        "attempts": m.attempts,
-        "sent_at": _iso(m.sent_at),
-        "last_error": m.last_error,
-        "gave_up_at": _iso(m.gave_up_at),
-    }
-
-
 def entry_from_row(r: Row) -> JournalEntry:
     return JournalEntry(
         key=r["key"],

@@ -71,6 +71,15 @@ T = TypeVar("T")
 # Bets' request keys (rooms_core.services.bets.bet_request_key) start so; they are kept in
 # the bet's row, and the schema keeps other keys from taking the prefix (migration 0008).
 BET_KEY_PREFIX = "bet:"
+
+
+def _recorded_result(key: str) -> str:
+    """SQL for the result recorded under the request key ``key`` (a parameter): a bet's key
+    lives in its row, any other in ``idempotency_keys``."""
+    return f"""coalesce((SELECT id::text FROM bets WHERE request_key = {key}),
+                        (SELECT result_ref FROM idempotency_keys WHERE key = {key}))"""
+
+
 AUDIT_SEAL_LOCK = 0x41554449  # "AUDI": one sealer at a time
 AUDIT_SEAL_WAIT = 5.0  # seconds records() waits for older open transactions to end
 # The unsealed records no running transaction of this database can precede (see seal()).
@@ -317,9 +326,7 @@ class PostgresBetRepository(_Repo):
         row = await self._u.fetchrow(
             f"""WITH r AS (SELECT {ROOM_COLUMNS} FROM rooms WHERE id = $2 FOR UPDATE),
                      a AS (SELECT balance FROM accounts WHERE name = $4 FOR UPDATE)
-                SELECT coalesce((SELECT id::text FROM bets WHERE request_key = $3),
-                                (SELECT result_ref FROM idempotency_keys WHERE key = $3))
-                           AS previous_ref,
+                SELECT {_recorded_result("$3")} AS previous_ref,
                        EXISTS (SELECT 1 FROM bets WHERE user_id = $1 AND room_id = $2) AS has_bet,
                        EXISTS (SELECT 1 FROM users WHERE id = $1) AS user_exists,
                        (SELECT balance FROM a) AS bettor_balance,
@@ -665,8 +672,7 @@ class PostgresIdempotencyRepository(_Repo):
 
     async def get(self, key: str) -> str | None:
         value = await self._u.fetchval(
-            """SELECT coalesce((SELECT id::text FROM bets WHERE request_key = $1),
-                              (SELECT result_ref FROM idempotency_keys WHERE key = $1))""",
+            f"SELECT {_recorded_result('$1')}",
             key,
         )
         return None if value is None else str(value)
