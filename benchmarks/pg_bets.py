@@ -8,6 +8,7 @@
 3. Settling one room of ``--settle-bets`` bets (one ``settle_room`` call, timed alone).
 
 Prints tps, bets/s and their ratio (target >= 0.5) and the settlement time (target < 1 s).
+Every process runs its event loop as the ROOMS services do (:func:`run_service`: uvloop).
 Needs a running server (``--admin-url``, default the local one as user postgres) and the
 ``pgbench`` program; it creates and drops its own databases.
 
@@ -42,6 +43,7 @@ from rooms_adapters.memory.prices import InMemoryPriceSource
 from rooms_adapters.postgres.migrate import migrate
 from rooms_adapters.postgres.store import PostgresSettings, PostgresStore
 from rooms_adapters.postgres.uow import PostgresUnitOfWork
+from rooms_adapters.system.event_loop import run_service
 from rooms_core.models import Asset, AssetKind, Comparator, Observation, Side
 from rooms_core.money import sol
 from rooms_core.services import bets, rooms, users, wallet
@@ -355,11 +357,11 @@ def main() -> None:
     args = parser.parse_args()
     if args.worker:
         url, clients, seconds, tag = args.worker
-        asyncio.run(bet_worker(url, int(clients), float(seconds), tag))
+        run_service(bet_worker, url, int(clients), float(seconds), tag)
         return
     if args.settle_bets > args.users:
         parser.error("--settle-bets cannot exceed --users (one bet per user and room)")
-    figures = asyncio.run(run(args))
+    figures = run_service(run, args)
     print()
     print(f"pgbench TPC-B-like (baseline)  {figures['pgbench_tps']:10.0f} tps")
     print(f"place_bet on PostgreSQL        {figures['bets_per_second']:10.0f} bets/s")

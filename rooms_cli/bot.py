@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Annotated
 import anyio
 import typer
 
+from rooms_adapters.system.event_loop import run_service
 from rooms_cli.db import DatabaseUrl
 from rooms_cli.wallets import RpcUrls
 from rooms_cli.worker import choose_feeds
@@ -84,7 +85,7 @@ def bot(
         raise typer.Exit(2)
     chosen = choose_feeds(feeds, FEEDS)
     try:
-        anyio.run(_run, config, database_url, chosen, engine, rpc_url)
+        run_service(_run, config, database_url, chosen, engine, rpc_url)
     except NotReady as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(1) from None

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import anyio
 import typer
 
+from rooms_adapters.system.event_loop import run_service
 from rooms_cli.db import DatabaseUrl, database_settings, redacted
 from rooms_cli.wallets import RpcUrls, WalletsNotReady, open_custody
 from rooms_core.services.workers import EngineSettings
@@ -66,7 +67,7 @@ def worker(
     chosen = choose_feeds(feeds, FEEDS)
     settings = database_settings(database_url)
     try:
-        anyio.run(
+        run_service(
             _run,
             settings,
             chosen,
