@@ -48,6 +48,7 @@ from rooms_core.models import Asset, AssetKind, Comparator, Observation, Side
 from rooms_core.money import sol
 from rooms_core.services import bets, rooms, users, wallet
 from rooms_core.services.deps import Deps
+from rooms_core.services.retry import retrying
 from rooms_core.services.settlement import settle_room
 
 SOL = Asset(kind=AssetKind.COIN, id="SOL")
@@ -176,13 +177,16 @@ async def measure_bets(
             if time.perf_counter() >= deadline:
                 return
             n = next(counter)
-            result = await bets.place_bet(
-                deps,
-                user_id=user_id,
-                room_id=room_id,
-                side=Side.YES if n % 2 else Side.NO,
-                stake=sol("0.1"),
-                idempotency_key=f"b{tag}{n}",
+            result = await retrying(  # as the bot and the API call it
+                partial(
+                    bets.place_bet,
+                    deps,
+                    user_id=user_id,
+                    room_id=room_id,
+                    side=Side.YES if n % 2 else Side.NO,
+                    stake=sol("0.1"),
+                    idempotency_key=f"b{tag}{n}",
+                )
             )
             if isinstance(result, Failure):
                 raise SystemExit(f"a benchmark bet failed: {result.failure()}")
@@ -250,13 +254,16 @@ async def measure_settlement(
     (room_id,) = await create_rooms(deps, host, 1, hours=1)
 
     async def one(n: int, user_id: int) -> None:
-        result = await bets.place_bet(
-            deps,
-            user_id=user_id,
-            room_id=room_id,
-            side=Side.YES if n % 3 else Side.NO,
-            stake=sol("0.1") + n,
-            idempotency_key=f"settle-{n}",
+        result = await retrying(
+            partial(
+                bets.place_bet,
+                deps,
+                user_id=user_id,
+                room_id=room_id,
+                side=Side.YES if n % 3 else Side.NO,
+                stake=sol("0.1") + n,
+                idempotency_key=f"settle-{n}",
+            )
         )
         if isinstance(result, Failure):
             raise SystemExit(f"a benchmark bet failed: {result.failure()}")

@@ -1,12 +1,21 @@
 """The PostgreSQL unit of work and its repositories.
 
-A unit of work is one transaction on one pooled connection. Reads run at once. Writes whose
-outcome the caller needs (a ledger post, a new user, a deposit) run at once too; every other
-write (room and bet changes, outbox rows, audit records, idempotency keys, rewards, ...) is
-staged and sent at ``commit`` as **one** statement of data-modifying CTEs, or earlier, right
-before the next statement of the unit of work, so a read always sees the unit of work's own
-writes. Placing a bet is therefore: BEGIN, one read (:meth:`placement_view`), one ledger
-post, one flush, COMMIT; settling a room of 10,000 bets is a handful of set-based statements.
+A unit of work is one transaction on one pooled connection, begun by its first statement.
+Reads run at once. Writes whose outcome the caller needs (a ledger post, a new user, a
+deposit) run at once too; every other write (room and bet changes, outbox rows, audit
+records, idempotency keys, rewards, ...) is staged and sent at ``commit`` as **one**
+statement of data-modifying CTEs, or earlier, right before the next statement of the unit of
+work, so a read always sees the unit of work's own writes.
+
+Placing a bet is two statements and no BEGIN or COMMIT: :meth:`placement_view` reads the
+room and the balance without locks (outside a transaction when it comes first), and the
+flush at commit runs alone, as its own transaction, and re-checks what was read: the room's
+pools are added to (not overwritten) only while it is still OPEN, any other change to a room
+read so is written only if the room is as it was read, and the stake is debited only while
+the balance still covers it. When a re-check fails the statement aborts as a serialization
+failure (``rooms_rows_unchanged``, migration 0009): nothing is written and the caller's
+retry sees the rows as they are. Settling a room of 10,000 bets is a handful of set-based
+statements in one transaction, on the room locked ``FOR UPDATE``.
 
 Errors that may pass (lost connection, deadlock, a lost race on a unique key) surface as
 :class:`~rooms_core.ports.storage.TransientStorageError`; the caller repeats the whole unit of
@@ -79,6 +88,18 @@ def _recorded_result(key: str) -> str:
     return f"""coalesce((SELECT id::text FROM bets WHERE request_key = {key}),
                         (SELECT result_ref FROM idempotency_keys WHERE key = {key}))"""
 
+
+# What place_bet checks, in one read; {lock} is "" or "FOR UPDATE" (see placement_view).
+_PLACEMENT_VIEW = f"""
+    WITH r AS (SELECT {ROOM_COLUMNS} FROM rooms WHERE id = $2 {{lock}}),
+         a AS (SELECT balance FROM accounts WHERE name = $4 {{lock}})
+    SELECT {_recorded_result("$3")} AS previous_ref,
+           EXISTS (SELECT 1 FROM bets WHERE user_id = $1 AND room_id = $2) AS has_bet,
+           EXISTS (SELECT 1 FROM users WHERE id = $1) AS user_exists,
+           (SELECT balance FROM a) AS bettor_balance,
+           coalesce((SELECT betting_paused FROM platform_controls), false) AS betting_paused,
+           r.*
+    FROM (SELECT 1) AS one LEFT JOIN r ON true"""
 
 AUDIT_SEAL_LOCK = 0x41554449  # "AUDI": one sealer at a time
 AUDIT_SEAL_WAIT = 5.0  # seconds records() waits for older open transactions to end
@@ -260,25 +281,22 @@ class PostgresRoomRepository(_Repo):
         return Success(None)
 
     async def update(self, room: Room) -> None:
-        if room.id in self._u.new_rooms:
-            self._u.new_rooms[room.id] = room_record(room)
-        else:
-            outcome, value = room.outcome, room.settlement_value
-            self._u.room_updates[room.id] = (
-                room.state.value,
-                room.yes_pool,
-                room.no_pool,
-                room.yes_bets,
-                room.no_bets,
-                room.opened_at,
-                room.settling_since,
-                room.trigger_at,
-                None if outcome is None else outcome.value,
-                value,
-                json.dumps(room.settlement_sources) if room.settlement_sources else "[]",
-                room.closed_at,
-                room.close_reason,
+        u = self._u
+        if room.id in u.new_rooms:
+            u.new_rooms[room.id] = room_record(room)
+            return
+        values = _room_mutable(room)
+        read = u.read_rooms.get(room.id)
+        if read is None:  # read locked (or not read): written as it is
+            u.room_updates[room.id] = values
+        elif values[0] == read[0] == RoomState.OPEN.value and values[5:] == read[5:]:
+            # Only the pools changed (bets taken while OPEN): added to, while still OPEN.
+            yes, no, yes_bets, no_bets = (
+                v - r for v, r in zip(values[1:5], read[1:5], strict=True)
             )
+            u.room_increments[room.id] = (yes, no, yes_bets, no_bets)
+        else:  # e.g. the bet that opens a QUEUING room: written if the room is as read
+            u.guarded_room_updates[room.id] = (values, read)
 
     async def list_by_state(
         self, states: Sequence[RoomState], limit: int = 100, offset: int = 0
@@ -318,35 +336,29 @@ class PostgresBetRepository(_Repo):
     async def placement_view(
         self, user_id: int, room_id: int, request_key: str
     ) -> BetPlacementView:
-        # Row locks are taken in the CTEs, room first, then the bettor's account (the order
-        # settlement uses too), so the rows read are the newest committed versions
-        # (PostgreSQL re-reads a locked row after waiting for it). The locked balance lets
-        # the stake's ledger post be checked here and written with the flush.
+        # No row locks: the flush re-checks the room and the balance read here (see the
+        # module docstring). The balance read lets the stake's ledger post be checked here
+        # and written with the flush. A room still QUEUING is read again, locked, in the
+        # transaction: the bet that opens it depends on how many bets it has, and racing
+        # bets would each find it changed (room first, then the account: settlement's order).
         account = user_account(user_id)
-        row = await self._u.fetchrow(
-            f"""WITH r AS (SELECT {ROOM_COLUMNS} FROM rooms WHERE id = $2 FOR UPDATE),
-                     a AS (SELECT balance FROM accounts WHERE name = $4 FOR UPDATE)
-                SELECT {_recorded_result("$3")} AS previous_ref,
-                       EXISTS (SELECT 1 FROM bets WHERE user_id = $1 AND room_id = $2) AS has_bet,
-                       EXISTS (SELECT 1 FROM users WHERE id = $1) AS user_exists,
-                       (SELECT balance FROM a) AS bettor_balance,
-                       coalesce((SELECT betting_paused FROM platform_controls), false)
-                           AS betting_paused,
-                       r.*
-                FROM (SELECT 1) AS one LEFT JOIN r ON true""",
-            user_id,
-            room_id,
-            request_key,
-            account,
-        )
+        u = self._u
+        args = (user_id, room_id, request_key, account)
+        row = await u.fetchrow_unlocked(_PLACEMENT_VIEW.format(lock=""), *args)
+        locked = row is not None and row["state"] == RoomState.QUEUING.value
+        if locked:
+            row = await u.fetchrow(_PLACEMENT_VIEW.format(lock="FOR UPDATE"), *args)
         assert row is not None
         if not row["has_bet"]:
-            self._u.known_without_bet.add((user_id, room_id))
+            u.known_without_bet.add((user_id, room_id))
         if row["bettor_balance"] is not None:
-            self._u.locked_balances[account] = row["bettor_balance"]
+            u.read_balances[account] = row["bettor_balance"]
+        room = None if row["id"] is None else room_from_row(row)
+        if room is not None and not locked:
+            u.read_rooms[room.id] = _room_mutable(room)
         return BetPlacementView(
             previous_ref=row["previous_ref"],
-            room=None if row["id"] is None else room_from_row(row),
+            room=room,
             has_bet=row["has_bet"],
             user_exists=row["user_exists"],
             betting_paused=row["betting_paused"],
@@ -413,7 +425,7 @@ class PostgresLedgerRepository(_Repo):
             return Success(False)
         net = entry.net_by_account()
         debited = [a for a, n in net.items() if n < 0 and not may_go_negative(a)]
-        if debited and all(a in u.locked_balances for a in debited):
+        if debited and all(a in u.read_balances for a in debited):
             return self._stage(entry, net, debited)
         accounts = [p.account for p in entry.postings]
         row = await self._u.fetchrow(
@@ -439,17 +451,17 @@ class PostgresLedgerRepository(_Repo):
     def _stage(
         self, entry: JournalEntry, net: dict[str, int], debited: list[str]
     ) -> Result[bool, InsufficientFunds]:
-        """Check against balances this unit of work holds locked, and write with the flush.
-        (A replayed key then fails the flush on the UNIQUE key: a conflict, and the repeated
-        unit of work sees the replay.)"""
+        """Check against balances this unit of work has read, and write with the flush, which
+        debits only while the balance still covers it. (A replayed key then fails the flush
+        on the UNIQUE key: a conflict, and the repeated unit of work sees the replay.)"""
         u = self._u
         for account in debited:
-            available = u.locked_balances[account]
+            available = u.read_balances[account]
             if available + net[account] < 0:
                 return Failure(InsufficientFunds(account, -net[account], available))
         for account, amount in net.items():
-            if account in u.locked_balances:
-                u.locked_balances[account] += amount
+            if account in u.read_balances:
+                u.read_balances[account] += amount
             u.staged_deltas[account] = u.staged_deltas.get(account, 0) + amount
         u.staged_entries.append(entry)
         u.staged_entry_keys.add(entry.key)
@@ -811,36 +823,82 @@ class _Flush:
 
     Updates join their rows to an ``unnest`` of parameters and also say ``t.id = ANY (ids)``:
     a generic plan cannot see how few rows the arrays hold, and without the index condition
-    it may scan the whole table."""
+    it may scan the whole table.
 
-    def __init__(self) -> None:
+    The statement is built in two passes that run the same code: the first only collects
+    the parameters and the statement's shape (each part's text without its placeholders,
+    each row set's single-or-many); the text of a shape seen before comes from
+    ``_FLUSH_TEXTS``, and only a new shape is written out in full by a second pass
+    (``with_text``). Writing the text was a seventh of a bet's client time."""
+
+    __slots__ = ("added", "args", "expected", "parts", "shape", "with_text")
+
+    def __init__(self, with_text: bool) -> None:
+        self.with_text = with_text
         self.parts: list[str] = []
         self.args: list[object] = []
+        self.shape: list[object] = []
+        self.added = 0
+        self.expected: list[str] = []  # "(SELECT count(*) FROM wN) = $k", with_text only
 
     def arg(self, value: object, cast: str) -> str:
         self.args.append(value)
-        return f"${len(self.args)}::{cast}"
+        return f"${len(self.args)}::{cast}" if self.with_text else ""
 
     def add(self, sql: str) -> None:
-        self.parts.append(f"w{len(self.parts)} AS ({sql})")
+        self.shape.append(sql)
+        if self.with_text:
+            self.parts.append(f"w{self.added} AS ({sql})")
+        self.added += 1
+
+    @property
+    def last_part(self) -> str:
+        """The name of the part added last (to refer to its RETURNING rows)."""
+        return f"w{self.added - 1}"
+
+    def expect(self, rows: int) -> None:
+        """The part added last (``RETURNING 1``) must write ``rows`` rows, or the whole
+        statement aborts as a serialization failure (``rooms_rows_unchanged``)."""
+        self.shape.append("expect")
+        count = self.arg(rows, "bigint")
+        if self.with_text:
+            self.expected.append(f"(SELECT count(*) FROM {self.last_part}) = {count}")
 
     def rows(self, *columns: tuple[list[Any], str]) -> str:
         """A FROM item of the rows whose columns (values, element type) are given: a
         ``VALUES`` row of scalar parameters when there is one row (the usual case: one bet;
         cheaper to encode and to execute than arrays), else an ``unnest`` of arrays."""
-        if len(columns[0][0]) == 1:
+        single = len(columns[0][0]) == 1
+        self.shape.append(single)
+        if not self.with_text:
+            if single:
+                self.args.extend(v[0] for v, _ in columns)
+            else:
+                self.args.extend(v for v, _ in columns)
+            return ""
+        if single:
             return f"(VALUES ({', '.join(self.arg(v[0], t) for v, t in columns)}))"
         return f"unnest({', '.join(self.arg(v, t + '[]') for v, t in columns)})"
 
     def matches(self, column: str, values: list[Any], cast: str) -> str:
         """``column`` is one of ``values``: the index condition beside a join to rows."""
-        if len(values) == 1:
+        single = len(values) == 1
+        self.shape.append(single)
+        if single:
             return f"{column} = {self.arg(values[0], cast)}"
         return f"{column} = ANY ({self.arg(values, cast + '[]')})"
 
     @property
     def sql(self) -> str:
-        return "WITH " + ",\n".join(self.parts) + "\nSELECT 1"
+        # The re-checked parts are read by the main query, so they run first: the room
+        # before the accounts, the order in which settlement locks them.
+        final = f"rooms_rows_unchanged({' AND '.join(self.expected)})" if self.expected else "1"
+        return "WITH " + ",\n".join(self.parts) + f"\nSELECT {final}"
+
+
+# Flush statement texts by shape (see _Flush); shapes are few, but the cache is bounded.
+_FLUSH_TEXTS: dict[tuple[object, ...], str] = {}
+_FLUSH_TEXTS_MAX = 1024
 
 
 _ROOM_MUTABLE = (
@@ -873,6 +931,7 @@ _ROOM_MUTABLE_TYPES = (
     "timestamptz",
     "text",
 )
+_POOLS = ("yes_pool", "no_pool", "yes_bets", "no_bets")  # _ROOM_MUTABLE[1:5]
 _ROOM_MUTABLE_SELECT = ", ".join(
     "ARRAY(SELECT jsonb_array_elements_text(u.settlement_sources::jsonb)) AS settlement_sources"
     if c == "settlement_sources"
@@ -892,6 +951,26 @@ _WITHDRAWAL_MUTABLE = (
 
 def _value(member: StrEnum | None) -> str | None:
     return None if member is None else member.value
+
+
+def _room_mutable(room: Room) -> tuple[Any, ...]:
+    """The room's _ROOM_MUTABLE values, as the flush sends them."""
+    outcome = room.outcome
+    return (
+        room.state.value,
+        room.yes_pool,
+        room.no_pool,
+        room.yes_bets,
+        room.no_bets,
+        room.opened_at,
+        room.settling_since,
+        room.trigger_at,
+        None if outcome is None else outcome.value,
+        room.settlement_value,
+        json.dumps(room.settlement_sources) if room.settlement_sources else "[]",
+        room.closed_at,
+        room.close_reason,
+    )
 
 
 def _is_transfer(entry: JournalEntry) -> bool:
@@ -917,7 +996,7 @@ def _add_posted_entries(f: _Flush, entries: list[JournalEntry]) -> None:
                                  {f.arg([e.memo for e in entries], "text[]")})
             RETURNING id, key"""
     )
-    entry_cte = f"w{len(f.parts) - 1}"
+    entry_cte = f.last_part
     f.add(
         f"""INSERT INTO postings (entry_id, line, account, amount)
             SELECT e.id, s.line, s.account, s.amount
@@ -957,6 +1036,11 @@ class PostgresUnitOfWork:
         self.staged_users = {}
         self.new_rooms: dict[int, dict[str, Any]] = {}
         self.room_updates: dict[int, tuple[Any, ...]] = {}  # _ROOM_MUTABLE, in order
+        # Rooms read without a lock (placement_view): _ROOM_MUTABLE as read; the pool
+        # increments of those still OPEN, and the other changes with the values read.
+        self.read_rooms: dict[int, tuple[Any, ...]] = {}
+        self.room_increments: dict[int, tuple[int, int, int, int]] = {}
+        self.guarded_room_updates: dict[int, tuple[tuple[Any, ...], tuple[Any, ...]]] = {}
         self.new_bets: dict[int, Bet] = {}
         self.staged_bet_keys: set[tuple[int, int]] = set()
         self.known_without_bet: set[tuple[int, int]] = set()
@@ -965,7 +1049,7 @@ class PostgresUnitOfWork:
         self.staged_entries: list[JournalEntry] = []
         self.staged_entry_keys: set[str] = set()
         self.staged_deltas: dict[str, int] = {}
-        self.locked_balances: dict[str, int] = {}
+        self.read_balances: dict[str, int] = {}  # accounts read without a lock: balance
         self.new_outbox: dict[str, OutboxMessage] = {}
         self.outbox_updates: dict[int, tuple[str, datetime, str | None]] = {}
         self.staged_audit: list[tuple[datetime, str, str, str]] = []
@@ -987,11 +1071,6 @@ class PostgresUnitOfWork:
     async def __aenter__(self) -> Self:
         self._reset()
         self._connection = await translate_errors(self.store.pool.acquire)
-        try:
-            await self._begin()
-        except BaseException:
-            await self._release()
-            raise
         return self
 
     async def __aexit__(
@@ -1020,7 +1099,13 @@ class PostgresUnitOfWork:
         self.staged_events.extend(events)
 
     async def commit(self) -> None:
-        await self.flush()
+        if self._transaction is None:  # nothing sent yet, or reads only: the flush alone
+            statement = self._build_flush()
+            if statement is not None:
+                self._reset_staged_writes()
+                await translate_errors(lambda: self.connection.execute(*statement))
+        else:
+            await self.flush()
         transaction, self._transaction = self._transaction, None
         if transaction is not None:
             await translate_errors(transaction.commit)
@@ -1035,8 +1120,8 @@ class PostgresUnitOfWork:
             await translate_errors(transaction.rollback)
 
     async def _begin(self) -> None:
-        # A unit of work may go on after commit or rollback, like the in-memory one: the
-        # next statement starts a new transaction.
+        # The first statement of a unit of work begins its transaction, and one may go on
+        # after commit or rollback, like the in-memory one: the next statement begins anew.
         self._transaction = self.connection.transaction()
         await translate_errors(self._transaction.start)
 
@@ -1053,6 +1138,13 @@ class PostgresUnitOfWork:
     async def fetchrow(self, sql: str, *args: object) -> asyncpg.Record | None:
         await self.flush()
         return await self._run(self.connection.fetchrow, sql, *args)
+
+    async def fetchrow_unlocked(self, sql: str, *args: object) -> asyncpg.Record | None:
+        """A read whose rows the flush re-checks: outside a transaction when it is the unit
+        of work's first statement (one BEGIN fewer), else in it."""
+        if self._transaction is None and self._build_flush() is None:
+            return await translate_errors(lambda: self.connection.fetchrow(sql, *args))
+        return await self.fetchrow(sql, *args)
 
     async def fetchval(self, sql: str, *args: object) -> Any:
         await self.flush()
@@ -1073,15 +1165,32 @@ class PostgresUnitOfWork:
         if statement is None:
             return
         self._reset_staged_writes()
-        await self._run(self.connection.execute, statement.sql, *statement.args)
+        await self._run(self.connection.execute, *statement)
 
     def _reset_staged_writes(self) -> None:
-        events, known, locked = self.staged_events, self.known_without_bet, self.locked_balances
+        kept = (self.staged_events, self.known_without_bet, self.read_balances, self.read_rooms)
         self._reset()
-        self.staged_events, self.known_without_bet, self.locked_balances = events, known, locked
+        self.staged_events, self.known_without_bet, self.read_balances, self.read_rooms = kept
 
-    def _build_flush(self) -> _Flush | None:
-        f = _Flush()
+    def _build_flush(self) -> tuple[str, *tuple[object, ...]] | None:
+        """The flush statement and its parameters, or None when nothing is staged."""
+        self._merge_outbox_updates()
+        f = _Flush(with_text=False)
+        self._write_flush(f)
+        if not f.shape:
+            return None
+        shape = tuple(f.shape)
+        sql = _FLUSH_TEXTS.get(shape)
+        if sql is None:
+            f = _Flush(with_text=True)
+            self._write_flush(f)
+            sql = f.sql
+            if len(_FLUSH_TEXTS) >= _FLUSH_TEXTS_MAX:
+                _FLUSH_TEXTS.clear()
+            _FLUSH_TEXTS[shape] = sql
+        return (sql, *f.args)
+
+    def _write_flush(self, f: _Flush) -> None:
         if self.staged_entries:
             self._add_entries(f)
         if self.staged_users:
@@ -1103,21 +1212,25 @@ class PostgresUnitOfWork:
             f.add(
                 f"INSERT INTO rooms SELECT * FROM jsonb_populate_recordset(NULL::rooms, {records})"
             )
-        if self.room_updates:
-            # Typed arrays, one per column (no JSON to write and parse); the sources are
-            # a JSON array each (an array of arrays must be rectangular).
-            room_ids = list(self.room_updates)
-            columns = list(zip(*self.room_updates.values(), strict=True))
-            source = f.rows(
-                (room_ids, "bigint"),
-                *((list(c), cast) for c, cast in zip(columns, _ROOM_MUTABLE_TYPES, strict=True)),
-            )
+        if self.room_increments:
+            room_ids = list(self.room_increments)
+            deltas = list(zip(*self.room_increments.values(), strict=True))
+            source = f.rows((room_ids, "bigint"), *((list(d), "bigint") for d in deltas))
             f.add(
-                f"""UPDATE rooms AS t SET {_set_from(_ROOM_MUTABLE)}
-                    FROM (SELECT u.id, {_ROOM_MUTABLE_SELECT}
-                          FROM {source} AS u (id, {", ".join(_ROOM_MUTABLE)})) AS s
-                    WHERE t.id = s.id AND {f.matches("t.id", room_ids, "bigint")}"""
+                f"""UPDATE rooms AS t SET {", ".join(f"{c} = t.{c} + s.{c}" for c in _POOLS)}
+                    FROM {source} AS s (id, {", ".join(_POOLS)})
+                    WHERE t.id = s.id AND {f.matches("t.id", room_ids, "bigint")}
+                      AND t.state = '{RoomState.OPEN.value}'
+                    RETURNING 1"""
             )
+            f.expect(len(room_ids))
+        if self.guarded_room_updates:
+            guarded = self.guarded_room_updates
+            self._add_room_updates(
+                f, {i: new for i, (new, _) in guarded.items()}, [r for _, r in guarded.values()]
+            )
+        if self.room_updates:
+            self._add_room_updates(f, self.room_updates, None)
         if self.new_bets:
             bets = self.new_bets.values()
             request_keys = {b: k for k, b in self.staged_bet_request_keys.items()}
@@ -1220,7 +1333,37 @@ class PostgresUnitOfWork:
                     FROM jsonb_populate_recordset(NULL::withdrawals, {records}) AS s
                     WHERE t.id = s.id AND t.id = ANY ({ids})"""
             )
-        return f if f.parts else None
+
+    def _add_room_updates(
+        self, f: _Flush, updates: dict[int, tuple[Any, ...]], read: list[tuple[Any, ...]] | None
+    ) -> None:
+        """Rooms written as they are; with ``read`` (the values read, in the same order),
+        only where every column but the sources still holds the value read."""
+        # Typed arrays, one per column (no JSON to write and parse); the sources are
+        # a JSON array each (an array of arrays must be rectangular).
+        room_ids = list(updates)
+        columns = list(zip(*updates.values(), strict=True))
+        typed = [(list(c), cast) for c, cast in zip(columns, _ROOM_MUTABLE_TYPES, strict=True)]
+        names = list(_ROOM_MUTABLE)
+        condition = ""
+        if read is not None:
+            was = list(zip(*read, strict=True))
+            checked = [i for i, c in enumerate(_ROOM_MUTABLE) if c != "settlement_sources"]
+            typed += [(list(was[i]), _ROOM_MUTABLE_TYPES[i]) for i in checked]
+            names += [f"read_{_ROOM_MUTABLE[i]}" for i in checked]
+            now_values = ", ".join(f"t.{_ROOM_MUTABLE[i]}" for i in checked)
+            read_values = ", ".join(f"s.read_{_ROOM_MUTABLE[i]}" for i in checked)
+            condition = f" AND ({now_values}) IS NOT DISTINCT FROM ({read_values}) RETURNING 1"
+        source = f.rows((room_ids, "bigint"), *typed)
+        passed = "".join(f", u.{n}" for n in names[len(_ROOM_MUTABLE) :])
+        f.add(
+            f"""UPDATE rooms AS t SET {_set_from(_ROOM_MUTABLE)}
+                FROM (SELECT u.id, {_ROOM_MUTABLE_SELECT}{passed}
+                      FROM {source} AS u (id, {", ".join(names)})) AS s
+                WHERE t.id = s.id AND {f.matches("t.id", room_ids, "bigint")}{condition}"""
+        )
+        if read is not None:
+            f.expect(len(room_ids))
 
     def _add_entries(self, f: _Flush) -> None:
         transfers: list[JournalEntry] = []
@@ -1249,16 +1392,19 @@ class PostgresUnitOfWork:
         # Accounts this unit of work holds locked exist: update them. The others are credited
         # (a debit needs a locked balance) and may be new: upsert them, in name order
         # (RULES 8). An upsert cannot serve both: its proposed row must pass the CHECK.
-        held = sorted(a for a in self.staged_deltas if a in self.locked_balances)
-        other = sorted(a for a in self.staged_deltas if a not in self.locked_balances)
+        held = sorted(a for a in self.staged_deltas if a in self.read_balances)
+        other = sorted(a for a in self.staged_deltas if a not in self.read_balances)
         deltas = self.staged_deltas
-        if held:
+        if held:  # read without a lock: debited only while the balance covers it
             source = f.rows((held, "text"), ([deltas[a] for a in held], "bigint"))
             f.add(
                 f"""UPDATE accounts AS t SET balance = t.balance + s.delta
                     FROM {source} AS s (name, delta)
-                    WHERE t.name = s.name AND {f.matches("t.name", held, "text")}"""
+                    WHERE t.name = s.name AND {f.matches("t.name", held, "text")}
+                      AND t.balance + s.delta >= 0
+                    RETURNING 1"""
             )
+            f.expect(len(held))
         if other:
             source = f.rows(
                 (other, "text"),
@@ -1272,10 +1418,11 @@ class PostgresUnitOfWork:
                     DO UPDATE SET balance = accounts.balance + excluded.balance"""
             )
 
-    def _add_new_outbox(self, f: _Flush) -> None:
-        messages = list(self.new_outbox.values())
-        # A message created and settled in the same unit of work goes in as it ends up.
-        for m in messages:
+    def _merge_outbox_updates(self) -> None:
+        """A message created and settled in the same unit of work goes in as it ends up."""
+        if not (self.new_outbox and self.outbox_updates):
+            return
+        for m in self.new_outbox.values():
             update = self.outbox_updates.pop(m.id, None)
             if update is not None:
                 what, at, error = update
@@ -1287,6 +1434,9 @@ class PostgresUnitOfWork:
                     m.attempts += what == "retry"
                     m.next_attempt_at = at
                     m.last_error = error or m.last_error
+
+    def _add_new_outbox(self, f: _Flush) -> None:
+        messages = list(self.new_outbox.values())
         f.add(
             f"""INSERT INTO outbox ({OUTBOX_COLUMNS})
                 SELECT s.id, s.user_id, s.kind, s.payload::jsonb, s.dedupe_key, s.created_at,
