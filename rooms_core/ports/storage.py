@@ -151,7 +151,11 @@ class BetRepository(Protocol):
     async def placement_view(
         self, user_id: int, room_id: int, request_key: str
     ) -> BetPlacementView:
-        """Everything :func:`rooms_core.services.bets.place_bet` checks before writing."""
+        """Everything :func:`rooms_core.services.bets.place_bet` checks before writing.
+
+        What it reads must still hold when the unit of work commits: an adapter either
+        locks it or re-checks it at commit and raises a :class:`TransientStorageError`
+        when it changed (a retry then reads it anew)."""
 
     async def get_by_user_and_room(self, user_id: int, room_id: int) -> Bet | None:
         """This user's bet in this room, or None."""
