@@ -418,6 +418,16 @@ async def test_the_database_refuses_a_negative_balance_even_without_the_code(
         assert bet_request_key(person.id, "k").startswith(BET_KEY_PREFIX)
         with pytest.raises(asyncpg.CheckViolationError, match="not_a_bet_key"):
             await bare.execute("INSERT INTO idempotency_keys VALUES ('bet:1:k', '1')")
+        # A room's state and outcome are known values (foreign keys, migration 0010).
+        room = await platform.room(person)
+        with pytest.raises(asyncpg.ForeignKeyViolationError, match="rooms_state_known"):
+            await bare.execute("UPDATE rooms SET state = 'PAUSED' WHERE id = $1", room.id)
+        with pytest.raises(asyncpg.ForeignKeyViolationError, match="rooms_outcome_known"):
+            await bare.execute(
+                "UPDATE rooms SET state = 'SETTLED', outcome = 'MAYBE' WHERE id = $1", room.id
+            )
+        with pytest.raises(asyncpg.ForeignKeyViolationError, match="rooms_state_known"):
+            await bare.execute("DELETE FROM room_states WHERE state = 'QUEUING'")
         with pytest.raises(asyncpg.InsufficientPrivilegeError, match="append-only"):
             await bare.execute("DELETE FROM journal_entries")
         with pytest.raises(asyncpg.InsufficientPrivilegeError, match="append-only"):
