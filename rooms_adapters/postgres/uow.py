@@ -864,21 +864,24 @@ class _Flush:
         if self.with_text:
             self.expected.append(f"(SELECT count(*) FROM {self.last_part}) = {count}")
 
-    def rows(self, *columns: tuple[list[Any], str]) -> str:
-        """A FROM item of the rows whose columns (values, element type) are given: a
-        ``VALUES`` row of scalar parameters when there is one row (the usual case: one bet;
+    def rows(self, casts: Sequence[str], records: Sequence[Sequence[Any]]) -> str:
+        """A FROM item of ``records`` (at least one; their columns' types are ``casts``): a
+        ``VALUES`` row of scalar parameters when there is one (the usual case: one bet;
         cheaper to encode and to execute than arrays), else an ``unnest`` of arrays."""
-        single = len(columns[0][0]) == 1
+        single = len(records) == 1
         self.shape.append(single)
-        if not self.with_text:
-            if single:
-                self.args.extend(v[0] for v, _ in columns)
-            else:
-                self.args.extend(v for v, _ in columns)
-            return ""
         if single:
-            return f"(VALUES ({', '.join(self.arg(v[0], t) for v, t in columns)}))"
-        return f"unnest({', '.join(self.arg(v, t + '[]') for v, t in columns)})"
+            if not self.with_text:
+                self.args.extend(records[0])
+                return ""
+            values = (self.arg(v, t) for v, t in zip(records[0], casts, strict=True))
+            return f"(VALUES ({', '.join(values)}))"
+        columns = [list(c) for c in zip(*records, strict=True)]
+        if not self.with_text:
+            self.args.extend(columns)
+            return ""
+        arrays = (self.arg(c, t + "[]") for c, t in zip(columns, casts, strict=True))
+        return f"unnest({', '.join(arrays)})"
 
     def matches(self, column: str, values: list[Any], cast: str) -> str:
         """``column`` is one of ``values``: the index condition beside a join to rows."""
@@ -932,6 +935,15 @@ _ROOM_MUTABLE_TYPES = (
     "text",
 )
 _POOLS = ("yes_pool", "no_pool", "yes_bets", "no_bets")  # _ROOM_MUTABLE[1:5]
+# The types of BET_COLUMNS and request_key, and of OUTBOX_COLUMNS, as the flush sends them.
+_BET_CASTS = (
+    *("bigint", "bigint", "bigint", "text", "bigint", "timestamptz", "text", "text", "bigint"),
+    *("text", "text"),
+)
+_OUTBOX_CASTS = (
+    *("bigint", "bigint", "text", "text", "text", "timestamptz", "timestamptz", "integer"),
+    *("timestamptz", "text", "timestamptz"),
+)
 _ROOM_MUTABLE_SELECT = ", ".join(
     "ARRAY(SELECT jsonb_array_elements_text(u.settlement_sources::jsonb)) AS settlement_sources"
     if c == "settlement_sources"
@@ -1214,8 +1226,7 @@ class PostgresUnitOfWork:
             )
         if self.room_increments:
             room_ids = list(self.room_increments)
-            deltas = list(zip(*self.room_increments.values(), strict=True))
-            source = f.rows((room_ids, "bigint"), *((list(d), "bigint") for d in deltas))
+            source = f.rows(("bigint",) * 5, [(i, *d) for i, d in self.room_increments.items()])
             f.add(
                 f"""UPDATE rooms AS t SET {", ".join(f"{c} = t.{c} + s.{c}" for c in _POOLS)}
                     FROM {source} AS s (id, {", ".join(_POOLS)})
@@ -1238,17 +1249,23 @@ class PostgresUnitOfWork:
                 f"""INSERT INTO bets ({BET_COLUMNS}, request_key)
                     SELECT * FROM {
                     f.rows(
-                        ([b.id for b in bets], "bigint"),
-                        ([b.room_id for b in bets], "bigint"),
-                        ([b.user_id for b in bets], "bigint"),
-                        ([b.side.value for b in bets], "text"),
-                        ([b.stake for b in bets], "bigint"),
-                        ([b.placed_at for b in bets], "timestamptz"),
-                        ([b.idempotency_key for b in bets], "text"),
-                        ([b.status.value for b in bets], "text"),
-                        ([b.payout for b in bets], "bigint"),
-                        ([_value(b.refund_reason) for b in bets], "text"),
-                        ([request_keys.get(b.id) for b in bets], "text"),
+                        _BET_CASTS,
+                        [
+                            (
+                                b.id,
+                                b.room_id,
+                                b.user_id,
+                                b.side.value,
+                                b.stake,
+                                b.placed_at,
+                                b.idempotency_key,
+                                b.status.value,
+                                b.payout,
+                                _value(b.refund_reason),
+                                request_keys.get(b.id),
+                            )
+                            for b in bets
+                        ],
                     )
                 } AS s"""
             )
@@ -1293,24 +1310,14 @@ class PostgresUnitOfWork:
                     WHERE t.id = s.id AND t.id = ANY ({ids})"""
             )
         if self.staged_audit:
-            cols = list(zip(*self.staged_audit, strict=True))
+            source = f.rows(("timestamptz", "text", "text", "text"), self.staged_audit)
             f.add(
                 f"""INSERT INTO audit_log (at, actor, action, details)
                     SELECT s.at, s.actor, s.action, s.details::jsonb
-                    FROM {
-                    f.rows(
-                        (list(cols[0]), "timestamptz"),
-                        (list(cols[1]), "text"),
-                        (list(cols[2]), "text"),
-                        (list(cols[3]), "text"),
-                    )
-                } AS s (at, actor, action, details)"""
+                    FROM {source} AS s (at, actor, action, details)"""
             )
         if self.staged_idempotency:
-            source = f.rows(
-                (list(self.staged_idempotency), "text"),
-                (list(self.staged_idempotency.values()), "text"),
-            )
+            source = f.rows(("text", "text"), list(self.staged_idempotency.items()))
             f.add(f"INSERT INTO idempotency_keys (key, result_ref) SELECT * FROM {source} AS s")
         if self.staged_cursors:
             f.add(
@@ -1342,19 +1349,21 @@ class PostgresUnitOfWork:
         # Typed arrays, one per column (no JSON to write and parse); the sources are
         # a JSON array each (an array of arrays must be rectangular).
         room_ids = list(updates)
-        columns = list(zip(*updates.values(), strict=True))
-        typed = [(list(c), cast) for c, cast in zip(columns, _ROOM_MUTABLE_TYPES, strict=True)]
+        casts: tuple[str, ...] = ("bigint", *_ROOM_MUTABLE_TYPES)
+        records = [(i, *values) for i, values in updates.items()]
         names = list(_ROOM_MUTABLE)
         condition = ""
         if read is not None:
-            was = list(zip(*read, strict=True))
             checked = [i for i, c in enumerate(_ROOM_MUTABLE) if c != "settlement_sources"]
-            typed += [(list(was[i]), _ROOM_MUTABLE_TYPES[i]) for i in checked]
+            casts += tuple(_ROOM_MUTABLE_TYPES[i] for i in checked)
+            records = [
+                (*r, *(was[i] for i in checked)) for r, was in zip(records, read, strict=True)
+            ]
             names += [f"read_{_ROOM_MUTABLE[i]}" for i in checked]
             now_values = ", ".join(f"t.{_ROOM_MUTABLE[i]}" for i in checked)
             read_values = ", ".join(f"s.read_{_ROOM_MUTABLE[i]}" for i in checked)
             condition = f" AND ({now_values}) IS NOT DISTINCT FROM ({read_values}) RETURNING 1"
-        source = f.rows((room_ids, "bigint"), *typed)
+        source = f.rows(casts, records)
         passed = "".join(f", u.{n}" for n in names[len(_ROOM_MUTABLE) :])
         f.add(
             f"""UPDATE rooms AS t SET {_set_from(_ROOM_MUTABLE)}
@@ -1377,13 +1386,19 @@ class PostgresUnitOfWork:
                                              amount)
                     SELECT * FROM {
                     f.rows(
-                        ([e.key for e in transfers], "text"),
-                        ([e.kind.value for e in transfers], "text"),
-                        ([e.at for e in transfers], "timestamptz"),
-                        ([e.memo for e in transfers], "text"),
-                        ([e.postings[0].account for e in transfers], "text"),
-                        ([e.postings[1].account for e in transfers], "text"),
-                        ([e.postings[1].amount for e in transfers], "bigint"),
+                        ("text", "text", "timestamptz", "text", "text", "text", "bigint"),
+                        [
+                            (
+                                e.key,
+                                e.kind.value,
+                                e.at,
+                                e.memo,
+                                e.postings[0].account,
+                                e.postings[1].account,
+                                e.postings[1].amount,
+                            )
+                            for e in transfers
+                        ],
                     )
                 } AS s"""
             )
@@ -1396,7 +1411,7 @@ class PostgresUnitOfWork:
         other = sorted(a for a in self.staged_deltas if a not in self.read_balances)
         deltas = self.staged_deltas
         if held:  # read without a lock: debited only while the balance covers it
-            source = f.rows((held, "text"), ([deltas[a] for a in held], "bigint"))
+            source = f.rows(("text", "bigint"), [(a, deltas[a]) for a in held])
             f.add(
                 f"""UPDATE accounts AS t SET balance = t.balance + s.delta
                     FROM {source} AS s (name, delta)
@@ -1407,9 +1422,7 @@ class PostgresUnitOfWork:
             f.expect(len(held))
         if other:
             source = f.rows(
-                (other, "text"),
-                ([deltas[a] for a in other], "bigint"),
-                ([may_go_negative(a) for a in other], "boolean"),
+                ("text", "bigint", "boolean"), [(a, deltas[a], may_go_negative(a)) for a in other]
             )
             f.add(
                 f"""INSERT INTO accounts (name, balance, may_go_negative)
@@ -1443,17 +1456,23 @@ class PostgresUnitOfWork:
                        s.next_attempt_at, s.attempts, s.sent_at, s.last_error, s.gave_up_at
                 FROM {
                 f.rows(
-                    ([m.id for m in messages], "bigint"),
-                    ([m.user_id for m in messages], "bigint"),
-                    ([m.kind.value for m in messages], "text"),
-                    ([json.dumps(m.payload) for m in messages], "text"),
-                    ([m.dedupe_key for m in messages], "text"),
-                    ([m.created_at for m in messages], "timestamptz"),
-                    ([m.next_attempt_at for m in messages], "timestamptz"),
-                    ([m.attempts for m in messages], "integer"),
-                    ([m.sent_at for m in messages], "timestamptz"),
-                    ([m.last_error for m in messages], "text"),
-                    ([m.gave_up_at for m in messages], "timestamptz"),
+                    _OUTBOX_CASTS,
+                    [
+                        (
+                            m.id,
+                            m.user_id,
+                            m.kind.value,
+                            json.dumps(m.payload),
+                            m.dedupe_key,
+                            m.created_at,
+                            m.next_attempt_at,
+                            m.attempts,
+                            m.sent_at,
+                            m.last_error,
+                            m.gave_up_at,
+                        )
+                        for m in messages
+                    ],
                 )
             } AS s (id, user_id, kind, payload, dedupe_key, created_at, next_attempt_at,
                            attempts, sent_at, last_error, gave_up_at)
