@@ -1081,7 +1081,7 @@ class PostgresUnitOfWork:
     # --- transaction ------------------------------------------------------------------
 
     async def __aenter__(self) -> Self:
-        self._reset()
+        # (Nothing is staged: __init__ and __aexit__ reset.)
         self._connection = await translate_errors(self.store.pool.acquire)
         return self
 
@@ -1113,8 +1113,7 @@ class PostgresUnitOfWork:
     async def commit(self) -> None:
         if self._transaction is None:  # nothing sent yet, or reads only: the flush alone
             statement = self._build_flush()
-            if statement is not None:
-                self._reset_staged_writes()
+            if statement is not None:  # (staged writes are reset below, as after a flush)
                 await translate_errors(lambda: self.connection.execute(*statement))
         else:
             await self.flush()
