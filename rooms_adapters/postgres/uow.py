@@ -893,8 +893,8 @@ class _Flush:
 
     @property
     def sql(self) -> str:
-        # The re-checked parts are read by the main query, so they run first: the room
-        # before the accounts, the order in which settlement locks them.
+        # The re-checked parts are read by the main query, so they run first, in the order
+        # they were added (rooms before accounts: see _write_flush).
         final = f"rooms_rows_unchanged({' AND '.join(self.expected)})" if self.expected else "1"
         return "WITH " + ",\n".join(self.parts) + f"\nSELECT {final}"
 
@@ -1202,6 +1202,26 @@ class PostgresUnitOfWork:
         return (sql, *f.args)
 
     def _write_flush(self, f: _Flush) -> None:
+        # Rooms first: their re-checks run first, so a room's row is locked before any
+        # account's, the order settlement locks them in (RULES 8).
+        if self.room_increments:
+            room_ids = list(self.room_increments)
+            source = f.rows(("bigint",) * 5, [(i, *d) for i, d in self.room_increments.items()])
+            f.add(
+                f"""UPDATE rooms AS t SET {", ".join(f"{c} = t.{c} + s.{c}" for c in _POOLS)}
+                    FROM {source} AS s (id, {", ".join(_POOLS)})
+                    WHERE t.id = s.id AND {f.matches("t.id", room_ids, "bigint")}
+                      AND t.state = '{RoomState.OPEN.value}'
+                    RETURNING 1"""
+            )
+            f.expect(len(room_ids))
+        if self.guarded_room_updates:
+            guarded = self.guarded_room_updates
+            self._add_room_updates(
+                f, {i: new for i, (new, _) in guarded.items()}, [r for _, r in guarded.values()]
+            )
+        if self.room_updates:
+            self._add_room_updates(f, self.room_updates, None)
         if self.staged_entries:
             self._add_entries(f)
         if self.staged_users:
@@ -1223,24 +1243,6 @@ class PostgresUnitOfWork:
             f.add(
                 f"INSERT INTO rooms SELECT * FROM jsonb_populate_recordset(NULL::rooms, {records})"
             )
-        if self.room_increments:
-            room_ids = list(self.room_increments)
-            source = f.rows(("bigint",) * 5, [(i, *d) for i, d in self.room_increments.items()])
-            f.add(
-                f"""UPDATE rooms AS t SET {", ".join(f"{c} = t.{c} + s.{c}" for c in _POOLS)}
-                    FROM {source} AS s (id, {", ".join(_POOLS)})
-                    WHERE t.id = s.id AND {f.matches("t.id", room_ids, "bigint")}
-                      AND t.state = '{RoomState.OPEN.value}'
-                    RETURNING 1"""
-            )
-            f.expect(len(room_ids))
-        if self.guarded_room_updates:
-            guarded = self.guarded_room_updates
-            self._add_room_updates(
-                f, {i: new for i, (new, _) in guarded.items()}, [r for _, r in guarded.values()]
-            )
-        if self.room_updates:
-            self._add_room_updates(f, self.room_updates, None)
         if self.new_bets:
             bets = self.new_bets.values()
             request_keys = {b: k for k, b in self.staged_bet_request_keys.items()}

@@ -14,7 +14,7 @@ from rooms_adapters.memory.clock import VirtualClock
 from rooms_adapters.postgres.store import PostgresStore
 from rooms_adapters.postgres.uow import PostgresBetRepository, PostgresUnitOfWork
 from rooms_core.errors import InsufficientBalance, RoomLocked
-from rooms_core.ledger import escrow_account, user_account
+from rooms_core.ledger import EntryKind, JournalEntry, escrow_account, user_account
 from rooms_core.models import Side, User
 from rooms_core.money import sol
 from rooms_core.ports.storage import BetPlacementView, StorageConflict
@@ -188,3 +188,37 @@ async def test_a_room_read_unlocked_is_changed_only_if_it_is_as_read(
             stored = await check.rooms.get(room.id)
         assert stored is not None
         assert stored.state is (RoomState.OPEN if interfere else RoomState.LOCKED)
+
+
+async def test_a_bets_write_locks_the_room_before_the_account(
+    platform_pg: tuple[Platform, PostgresStore],
+) -> None:
+    """RULES 8: rows are locked room first, then accounts, as settlement does; the write's
+    re-checked parts run in the order the main query reads them."""
+    platform, pg = platform_pg
+    room = await open_room(platform)
+    user = await platform.user()
+    async with PostgresUnitOfWork(pg) as uow:
+        view = await uow.bets.placement_view(user.id, room.id, "bet:x:order")
+        assert view.room is not None
+        entry = JournalEntry.transfer(
+            "order", EntryKind.BET, platform.clock.now(), user_account(user.id),
+            escrow_account(room.id), sol(1),
+        )  # fmt: skip
+        assert isinstance(await uow.ledger.post(entry), Success)
+        view.room.add_to_pool(Side.YES, sol(1), platform.clock.now())
+        await uow.rooms.update(view.room)
+        statement = uow._build_flush()
+    assert statement is not None
+    sql = statement[0]
+    room_part = sql.index("UPDATE rooms")
+    account_part = sql.index("UPDATE accounts")
+    assert room_part < account_part
+    final = sql[sql.rindex("SELECT rooms_rows_unchanged") :]
+    assert final.index(part_name(sql, room_part)) < final.index(part_name(sql, account_part))
+
+
+def part_name(sql: str, at: int) -> str:
+    """The CTE name (wN) of the part whose text starts at ``at``."""
+    start = sql.rindex("w", 0, at)
+    return sql[start : sql.index(" ", start)]
