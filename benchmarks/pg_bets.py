@@ -162,6 +162,25 @@ def bet_pairs(user_ids: list[int], room_ids: list[int]) -> list[tuple[int, int]]
     ]
 
 
+async def place(
+    deps: Deps, user_id: int, room_id: int, side: Side, stake: int, n: int, tag: str = "s"
+) -> None:
+    """One bet, repeated after a transient storage error as the bot and the API do."""
+    result = await retrying(
+        partial(
+            bets.place_bet,
+            deps,
+            user_id=user_id,
+            room_id=room_id,
+            side=side,
+            stake=stake,
+            idempotency_key=f"b{tag}{n}",
+        )
+    )
+    if isinstance(result, Failure):
+        raise SystemExit(f"a benchmark bet failed: {result.failure()}")
+
+
 async def measure_bets(
     deps: Deps, pairs_list: list[tuple[int, int]], clients: int, seconds: float, tag: str = ""
 ) -> tuple[int, float]:
@@ -177,19 +196,7 @@ async def measure_bets(
             if time.perf_counter() >= deadline:
                 return
             n = next(counter)
-            result = await retrying(  # as the bot and the API call it
-                partial(
-                    bets.place_bet,
-                    deps,
-                    user_id=user_id,
-                    room_id=room_id,
-                    side=Side.YES if n % 2 else Side.NO,
-                    stake=sol("0.1"),
-                    idempotency_key=f"b{tag}{n}",
-                )
-            )
-            if isinstance(result, Failure):
-                raise SystemExit(f"a benchmark bet failed: {result.failure()}")
+            await place(deps, user_id, room_id, Side.YES if n % 2 else Side.NO, sol("0.1"), n, tag)
             placed += 1
 
     began = time.perf_counter()
@@ -254,19 +261,7 @@ async def measure_settlement(
     (room_id,) = await create_rooms(deps, host, 1, hours=1)
 
     async def one(n: int, user_id: int) -> None:
-        result = await retrying(
-            partial(
-                bets.place_bet,
-                deps,
-                user_id=user_id,
-                room_id=room_id,
-                side=Side.YES if n % 3 else Side.NO,
-                stake=sol("0.1") + n,
-                idempotency_key=f"settle-{n}",
-            )
-        )
-        if isinstance(result, Failure):
-            raise SystemExit(f"a benchmark bet failed: {result.failure()}")
+        await place(deps, user_id, room_id, Side.YES if n % 3 else Side.NO, sol("0.1") + n, n)
 
     await gather_limited([partial(one, n, u) for n, u in enumerate(user_ids)], clients)
     clock = container.clock()
