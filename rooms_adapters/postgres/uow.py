@@ -934,7 +934,7 @@ _ROOM_MUTABLE_TYPES = (
     "timestamptz",
     "text",
 )
-_POOLS = ("yes_pool", "no_pool", "yes_bets", "no_bets")  # _ROOM_MUTABLE[1:5]
+_POOLS = _ROOM_MUTABLE[1:5]  # yes_pool, no_pool, yes_bets, no_bets
 # The types of BET_COLUMNS and request_key, and of OUTBOX_COLUMNS, as the flush sends them.
 _BET_CASTS = (
     *("bigint", "bigint", "bigint", "text", "bigint", "timestamptz", "text", "text", "bigint"),
@@ -1152,10 +1152,12 @@ class PostgresUnitOfWork:
 
     async def fetchrow_unlocked(self, sql: str, *args: object) -> asyncpg.Record | None:
         """A read whose rows the flush re-checks: outside a transaction when it is the unit
-        of work's first statement (one BEGIN fewer), else in it."""
-        if self._transaction is None and self._build_flush() is None:
+        of work's first statement (one BEGIN fewer), else in it (a flush of staged writes
+        begins one)."""
+        await self.flush()
+        if self._transaction is None:
             return await translate_errors(lambda: self.connection.fetchrow(sql, *args))
-        return await self.fetchrow(sql, *args)
+        return await self._run(self.connection.fetchrow, sql, *args)
 
     async def fetchval(self, sql: str, *args: object) -> Any:
         await self.flush()
@@ -1405,8 +1407,8 @@ class PostgresUnitOfWork:
             )
         if others:
             _add_posted_entries(f, others)
-        # Accounts this unit of work holds locked exist: update them. The others are credited
-        # (a debit needs a locked balance) and may be new: upsert them, in name order
+        # Accounts this unit of work has read exist: update them. The others are credited
+        # (a debit needs a balance read) and may be new: upsert them, in name order
         # (RULES 8). An upsert cannot serve both: its proposed row must pass the CHECK.
         held = sorted(a for a in self.staged_deltas if a in self.read_balances)
         other = sorted(a for a in self.staged_deltas if a not in self.read_balances)

@@ -1,10 +1,10 @@
 """How every long-running ROOMS process runs its event loop: anyio on asyncio, on uvloop
 where it is installed (Linux and macOS; the postgres, bot and api extras bring it).
 
-uvloop is the loop asyncpg is built for: its transports and callbacks are C, and a bet's four
-round trips to PostgreSQL spend much of their client time in the loop (benchmarks/pg_bets.py
-measured about a tenth more bets per second with it). The web API needs nothing from here:
-uvicorn picks uvloop by itself when it is installed.
+uvloop is the loop asyncpg is built for: its transports and callbacks are C, and a bet's round
+trips to PostgreSQL spend much of their client time in the loop (benchmarks/pg_bets.py
+measured about 6% more bets per second with it, then with four round trips a bet). The web
+API needs nothing from here: uvicorn picks uvloop by itself when it is installed.
 
     result = run_service(main, settings)  # like anyio.run(main, settings)
 """
