@@ -38,6 +38,7 @@ from rooms_core.models import (
     Withdrawal,
     WithdrawalState,
 )
+from rooms_core.parimutuel import BetResult
 from rooms_core.ports.storage import BetPlacementView, BetTotals
 from rooms_core.room import TERMINAL_STATES, Room, RoomState
 
@@ -49,6 +50,8 @@ _PENDING_WITHDRAWAL_STATES = frozenset(
 _DONE: Success[None] = Success(None)
 _POSTED: Success[bool] = Success(True)
 _ALREADY_POSTED: Success[bool] = Success(False)
+
+_RESULT_FIELDS = frozenset({"status", "payout", "refund_reason"})
 
 _M = TypeVar("_M", bound=BaseModel)
 _new = object.__new__
@@ -346,17 +349,28 @@ class InMemoryBetRepository(_Repo):
         # Ids are appended as bets are written, in increasing order: sorted() only checks.
         return [_clone(stored[bet_id]) for bet_id in sorted(self._s.bets_by_room.get(room_id, ()))]
 
+    async def bettor_ids(self, room_id: int) -> list[int]:
+        stored = self._s.bets
+        return [stored[bet_id].user_id for bet_id in sorted(self._s.bets_by_room.get(room_id, ()))]
+
     async def list_for_user(self, user_id: int, limit: int = 50) -> list[Bet]:
         stored = self._s.bets
         newest = sorted(self._s.bets_by_user.get(user_id, ()), reverse=True)[:limit]
         return [_clone(stored[bet_id]) for bet_id in newest]
 
-    async def update_many(self, bets: Sequence[Bet]) -> None:
+    async def record_results(self, results: Sequence[BetResult]) -> None:
         stored, undo = self._s.bets, self._undo
-        for bet in bets:
-            bet_id = bet.id
-            undo.append((stored, bet_id, stored.get(bet_id, _MISSING)))
-            stored[bet_id] = _clone(bet)
+        for result in results:
+            bet_id = result.bet_id
+            old = stored[bet_id]
+            undo.append((stored, bet_id, old))
+            # A copy with the three fields changed, as setting them on a clone would make.
+            new = _clone(old)
+            new.__pydantic_fields_set__.update(_RESULT_FIELDS)
+            fields = new.__dict__
+            fields["status"], fields["payout"] = result.status, result.payout
+            fields["refund_reason"] = result.refund_reason
+            stored[bet_id] = new
 
     async def totals(self) -> BetTotals:
         return BetTotals(count=len(self._s.bets), volume=self._s.bet_volume)

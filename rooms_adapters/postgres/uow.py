@@ -67,6 +67,7 @@ from rooms_core.models import (
     Withdrawal,
     WithdrawalState,
 )
+from rooms_core.parimutuel import BetResult
 from rooms_core.ports.storage import (
     BetPlacementView,
     BetTotals,
@@ -394,19 +395,32 @@ class PostgresBetRepository(_Repo):
     async def list_for_room(self, room_id: int) -> list[Bet]:
         return await self._many("room_id = $1 ORDER BY id", room_id)
 
+    async def bettor_ids(self, room_id: int) -> list[int]:
+        rows = await self._u.fetch(
+            "SELECT user_id FROM bets WHERE room_id = $1 ORDER BY id", room_id
+        )
+        return [row[0] for row in rows]
+
     async def list_for_user(self, user_id: int, limit: int = 50) -> list[Bet]:
         return await self._many("user_id = $1 ORDER BY id DESC LIMIT $2", user_id, limit)
 
-    async def update_many(self, bets: Sequence[Bet]) -> None:
+    async def record_results(self, results: Sequence[BetResult]) -> None:
         new_bets, updates = self._u.new_bets, self._u.bet_updates
-        for bet in bets:
-            if bet.id in new_bets:
-                new_bets[bet.id] = bet.model_copy()
+        for result in results:
+            bet_id, reason = result.bet_id, result.refund_reason
+            staged = new_bets.get(bet_id)
+            if staged is not None:  # placed in this unit of work: not in the table yet
+                new_bets[bet_id] = staged.model_copy(
+                    update={
+                        "status": result.status,
+                        "payout": result.payout,
+                        "refund_reason": reason,
+                    }
+                )
             else:
-                reason = bet.refund_reason
-                updates[bet.id] = (
-                    bet.status.value,
-                    bet.payout,
+                updates[bet_id] = (
+                    result.status.value,
+                    result.payout,
                     None if reason is None else reason.value,
                 )
 

@@ -29,6 +29,7 @@ from rooms_core.models import (
     Withdrawal,
     WithdrawalState,
 )
+from rooms_core.parimutuel import BetResult
 from rooms_core.room import Room, RoomState
 
 
@@ -163,11 +164,16 @@ class BetRepository(Protocol):
     async def list_for_room(self, room_id: int) -> list[Bet]:
         """Every bet of a room, by id."""
 
+    async def bettor_ids(self, room_id: int) -> list[int]:
+        """The users who bet in a room, in the order of their bets (what notifying every
+        bettor needs, without reading the bets themselves)."""
+
     async def list_for_user(self, user_id: int, limit: int = 50) -> list[Bet]:
         """A user's bets, newest first."""
 
-    async def update_many(self, bets: Sequence[Bet]) -> None:
-        """Write back the results of many bets at once (settlement is set-based)."""
+    async def record_results(self, results: Sequence[BetResult]) -> None:
+        """Write the outcome of many bets at once (their status, payout and refund reason;
+        settlement is set-based)."""
 
     async def totals(self) -> BetTotals:
         """How many bets were ever placed and how much they staked."""

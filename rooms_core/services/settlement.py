@@ -64,13 +64,13 @@ async def advance_room(deps: Deps, *, room_id: int) -> Result[RoomState, Lifecyc
                 if not isinstance(moved, Success):
                     return Failure(moved.failure())
                 await save_room(uow, room)
-                bets = await uow.bets.list_for_room(room.id)
+                bettors = await uow.bets.bettor_ids(room.id)
                 locked, rid = NotificationKind.ROOM_LOCKED, room.id
                 await notify_many(
                     uow,
                     (
-                        (b.user_id, locked, f"room-locked:{rid}:{b.user_id}", {"room_id": rid})
-                        for b in bets
+                        (user_id, locked, f"room-locked:{rid}:{user_id}", {"room_id": rid})
+                        for user_id in bettors
                     ),
                     now,
                 )
@@ -192,13 +192,7 @@ async def _close(
             raise RuntimeError(f"room {room.id} escrow cannot cover its closing: {posted}")
         if not posted.unwrap():
             raise RuntimeError(f"room {room.id} was already paid out")
-    by_id = {b.id: b for b in bets}
-    for result in plan.results:
-        bet = by_id[result.bet_id]
-        bet.status = result.status
-        bet.payout = result.payout
-        bet.refund_reason = result.refund_reason
-    await uow.bets.update_many(bets)
+    await uow.bets.record_results(plan.results)
     await save_room(uow, room)
     rewards_by_referrer: dict[int, int] = defaultdict(int)
     record_reward = uow.referrals.record_reward

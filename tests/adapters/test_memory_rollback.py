@@ -15,6 +15,7 @@ from rooms_adapters.memory.store import InMemoryStore
 from rooms_adapters.memory.uow import InMemoryUnitOfWork
 from rooms_core.ledger import EntryKind, JournalEntry, Posting, escrow_account, user_account
 from rooms_core.models import (
+    BetStatus,
     Deposit,
     NotificationKind,
     OutboxMessage,
@@ -22,6 +23,7 @@ from rooms_core.models import (
     Withdrawal,
     WithdrawalState,
 )
+from rooms_core.parimutuel import BetResult
 from rooms_core.room import RoomState
 from tests.contract.test_repositories import bet, deposit_entry, room, user
 from tests.support import START
@@ -80,9 +82,9 @@ async def write_everything(uow: InMemoryUnitOfWork) -> None:
     await uow.bets.add(bet(2, 3, 1))
     await uow.bets.add(bet(3, 2, 2))  # a room with no bets before
     settled = await uow.bets.list_for_room(1)
-    for b in settled:
-        b.payout = 5
-    await uow.bets.update_many(settled)
+    await uow.bets.record_results(
+        [BetResult(b.id, b.user_id, b.side, b.stake, BetStatus.WON, 5) for b in settled]
+    )
     await uow.ledger.post(
         JournalEntry.transfer(
             "bet:1:3", EntryKind.BET, START, user_account(3), escrow_account(1), 7

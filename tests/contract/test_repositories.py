@@ -157,6 +157,27 @@ async def test_one_bet_per_user_and_room(new_uow: UowFactory) -> None:
         assert (await uow.bets.get_by_user_and_room(1, 1)) == await uow.bets.get(1)
 
 
+async def test_bettor_ids_in_bet_order(new_uow: UowFactory) -> None:
+    async with new_uow() as uow:
+        for user_id in (1, 2, 3):
+            await uow.users.add(user(user_id))
+        await uow.rooms.add(room(1, 1))
+        await uow.rooms.add(room(2, 1))
+        await uow.bets.add(bet(1, 3, 1))
+        await uow.bets.add(bet(2, 1, 2))
+        await uow.bets.add(bet(3, 1, 1))
+        assert await uow.bets.bettor_ids(1) == [3, 1]  # this unit of work's own bets count
+        await uow.commit()
+    async with new_uow() as uow:
+        await uow.bets.add(bet(4, 2, 1))
+        assert await uow.bets.bettor_ids(1) == [3, 1, 2]
+        assert await uow.bets.bettor_ids(2) == [1]
+        assert await uow.bets.bettor_ids(3) == []
+        await uow.rollback()
+    async with new_uow() as uow:
+        assert await uow.bets.bettor_ids(1) == [3, 1]
+
+
 async def test_referrer_chains_and_counts(new_uow: UowFactory) -> None:
     async with new_uow() as uow:
         await uow.users.add(user(1))

@@ -103,7 +103,7 @@ async def test_a_crash_mid_settlement_leaves_no_partial_state_and_can_be_retried
     async def crash(*args: object, **kwargs: object) -> None:
         raise Crash
 
-    monkeypatch.setattr(uow_module.InMemoryBetRepository, "update_many", crash)
+    monkeypatch.setattr(uow_module.InMemoryBetRepository, "record_results", crash)
     with pytest.raises(Crash):
         await settle_room(
             platform.deps, room_id=room.id, observation=platform.observation("300"), instant=True
