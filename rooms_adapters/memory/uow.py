@@ -31,9 +31,11 @@ from rooms_core.ledger import JournalEntry, may_go_negative
 from rooms_core.models import (
     AuditRecord,
     Bet,
+    BetStatus,
     Deposit,
     OutboxMessage,
     PlatformControls,
+    RefundReason,
     User,
     Withdrawal,
     WithdrawalState,
@@ -359,18 +361,32 @@ class InMemoryBetRepository(_Repo):
         return [_clone(stored[bet_id]) for bet_id in newest]
 
     async def record_results(self, results: Sequence[BetResult]) -> None:
-        stored, undo = self._s.bets, self._undo
+        # The stored bets are the store's own (everything leaves as a copy): they change in
+        # place, and one undo record keeps what each had.
+        stored = self._s.bets
+        olds: list[tuple[Bet, BetStatus, int, RefundReason | None, set[str] | None]] = []
         for result in results:
-            bet_id = result.bet_id
-            old = stored[bet_id]
-            undo.append((stored, bet_id, old))
-            # A copy with the three fields changed, as setting them on a clone would make.
-            new = _clone(old)
-            new.__pydantic_fields_set__.update(_RESULT_FIELDS)
-            fields = new.__dict__
+            bet = stored[result.bet_id]
+            fields, fields_set = bet.__dict__, bet.__pydantic_fields_set__
+            before = None if fields_set >= _RESULT_FIELDS else set(fields_set)
+            olds.append((bet, fields["status"], fields["payout"], fields["refund_reason"], before))
             fields["status"], fields["payout"] = result.status, result.payout
             fields["refund_reason"] = result.refund_reason
-            stored[bet_id] = new
+            fields_set.update(_RESULT_FIELDS)  # as setting the three fields would
+        self._undo.append((self._unrecord, _CALL, olds))
+
+    def _unrecord(
+        self, olds: list[tuple[Bet, BetStatus, int, RefundReason | None, set[str] | None]]
+    ) -> None:
+        for bet, status, payout, refund_reason, fields_set in reversed(olds):
+            fields = bet.__dict__
+            fields["status"], fields["payout"], fields["refund_reason"] = (
+                status,
+                payout,
+                refund_reason,
+            )
+            if fields_set is not None:
+                _set(bet, "__pydantic_fields_set__", fields_set)
 
     async def totals(self) -> BetTotals:
         return BetTotals(count=len(self._s.bets), volume=self._s.bet_volume)
