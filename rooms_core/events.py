@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeAlias
 
+from rooms_core.frozen import quick_init
+
 
 @dataclass(frozen=True, slots=True)
 class RoomCreated:
@@ -59,6 +61,7 @@ class RoomVoided:
     reason: str
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class BetPlaced:
     bet_id: int

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from rooms_core.frozen import quick_init
+
 PROTOCOL_FEE_SHARDS = 8
 """The protocol fee and dust accounts are split into shards, summed on read, so that
 settlements of different rooms do not queue behind one hot row (RULES 8)."""
@@ -64,12 +66,14 @@ def may_go_negative(account: str) -> bool:
     return account.startswith("external:")
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Posting:
     account: str
     amount: int  # signed lamports; the postings of an entry sum to zero
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class JournalEntry:
     """A balanced, atomic batch of postings, identified by its idempotency key.

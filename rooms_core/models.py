@@ -16,6 +16,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
+from rooms_core.frozen import quick_init
+
 _M = TypeVar("_M", bound=BaseModel)
 
 
@@ -96,6 +98,7 @@ class Asset(BaseModel):
         return self.id if self.metric is Metric.PRICE_USD else f"{self.id} market cap"
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Quote:
     """One source's observation of one asset. (A dataclass: the oracle builds thousands a
@@ -108,6 +111,7 @@ class Quote:
     confidence: Decimal | None = None
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Observation:
     """The oracle's accepted (consensus) value of an asset at a moment."""
@@ -235,6 +239,7 @@ class PlatformControls:
     withdrawals_paused: bool = False
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class AuditRecord:
     """One link of the hash-chained, append-only audit log."""

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from rooms_core.frozen import quick_init
 from rooms_core.ledger import (
     EntryKind,
     JournalEntry,
@@ -34,6 +35,7 @@ from rooms_core.models import Bet, BetStatus, RefundReason, Side
 from rooms_core.money import BPS_DENOMINATOR, mul_div_floor
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ReferralReward:
     referrer_id: int
@@ -42,6 +44,7 @@ class ReferralReward:
     bet_id: int
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class BetResult:
     bet_id: int

@@ -10,6 +10,7 @@ import random
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from rooms_core.frozen import quick_init
 from rooms_core.ledger import user_account
 from rooms_core.models import Side
 
@@ -40,6 +41,7 @@ class Agent:
         self.account = user_account(self.user_id)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class RoomView:
     """What an agent sees of a room before betting (what the bot's room card shows)."""

@@ -18,6 +18,7 @@ from returns.result import Result
 
 from rooms_core.errors import AlreadyBet, InsufficientFunds, SettlementInProgress
 from rooms_core.events import DomainEvent
+from rooms_core.frozen import quick_init
 from rooms_core.ledger import JournalEntry
 from rooms_core.models import (
     AuditRecord,
@@ -49,6 +50,7 @@ class StorageConflict(TransientStorageError):
     """A concurrent transaction won a race (unique key, deadlock, serialization)."""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class BetPlacementView:
     """What placing one bet reads, in one go (one statement on a database).
