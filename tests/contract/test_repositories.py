@@ -13,16 +13,19 @@ from rooms_core.errors import AlreadyBet, InsufficientFunds
 from rooms_core.ledger import EXTERNAL_DEPOSITS, EntryKind, JournalEntry, user_account
 from rooms_core.models import (
     Bet,
+    BetStatus,
     Comparator,
     Deposit,
     NotificationKind,
     OutboxMessage,
     PlatformControls,
+    RefundReason,
     Side,
     User,
     Withdrawal,
     WithdrawalState,
 )
+from rooms_core.parimutuel import BetResult
 from rooms_core.ports.storage import BetTotals
 from rooms_core.room import Room, RoomState
 from tests.contract.conftest import UowFactory
@@ -176,6 +179,34 @@ async def test_bettor_ids_in_bet_order(new_uow: UowFactory) -> None:
         await uow.rollback()
     async with new_uow() as uow:
         assert await uow.bets.bettor_ids(1) == [3, 1]
+
+
+async def test_record_results_of_committed_and_new_bets(new_uow: UowFactory) -> None:
+    async with new_uow() as uow:
+        for user_id in (1, 2, 3):
+            await uow.users.add(user(user_id))
+        await uow.rooms.add(room(1, 1))
+        await uow.bets.add(bet(1, 1, 1))
+        await uow.commit()
+    won = BetResult(1, 1, Side.YES, 10, BetStatus.WON, 17)
+    async with new_uow() as uow:  # taken back: nothing changes
+        await uow.bets.record_results([won])
+        await uow.rollback()
+    async with new_uow() as uow:
+        assert (await uow.bets.get(1)) == bet(1, 1, 1)
+        await uow.bets.add(bet(2, 2, 1))  # placed and settled in one unit of work
+        refunded = BetResult(2, 2, Side.YES, 10, BetStatus.REFUNDED, 10, RefundReason.LATE_BET)
+        await uow.bets.record_results([won, refunded])
+        await uow.commit()
+    async with new_uow() as uow:
+        first, second = await uow.bets.list_for_room(1)
+    assert (first.status, first.payout, first.refund_reason) == (BetStatus.WON, 17, None)
+    assert (second.status, second.payout, second.refund_reason) == (
+        BetStatus.REFUNDED,
+        10,
+        RefundReason.LATE_BET,
+    )
+    assert (second.stake, second.user_id) == (10, 2)
 
 
 async def test_referrer_chains_and_counts(new_uow: UowFactory) -> None:
