@@ -1128,7 +1128,7 @@ class PostgresUnitOfWork:
         if self._transaction is None:  # nothing sent yet, or reads only: the flush alone
             statement = self._build_flush()
             if statement is not None:  # (staged writes are reset below, as after a flush)
-                await translate_errors(lambda: self.connection.execute(*statement))
+                await self._send(self.connection.execute, *statement)
         else:
             await self.flush()
         transaction, self._transaction = self._transaction, None
@@ -1169,9 +1169,7 @@ class PostgresUnitOfWork:
         of work's first statement (one BEGIN fewer), else in it (a flush of staged writes
         begins one)."""
         await self.flush()
-        if self._transaction is None:
-            return await translate_errors(lambda: self.connection.fetchrow(sql, *args))
-        return await self._run(self.connection.fetchrow, sql, *args)
+        return await self._send(self.connection.fetchrow, sql, *args)
 
     async def fetchval(self, sql: str, *args: object) -> Any:
         await self.flush()
@@ -1182,8 +1180,13 @@ class PostgresUnitOfWork:
         return await self._run(self.connection.execute, sql, *args)
 
     async def _run(self, method: Callable[..., Awaitable[T]], sql: str, *args: object) -> T:
+        """The statement in the unit of work's transaction, begun first if none is open."""
         if self._transaction is None:
             await self._begin()
+        return await self._send(method, sql, *args)
+
+    async def _send(self, method: Callable[..., Awaitable[T]], sql: str, *args: object) -> T:
+        """The statement in the open transaction, or by itself when none is open."""
         return await translate_errors(lambda: method(sql, *args))
 
     async def flush(self) -> None:
