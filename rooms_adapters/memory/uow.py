@@ -54,6 +54,9 @@ _POSTED: Success[bool] = Success(True)
 _ALREADY_POSTED: Success[bool] = Success(False)
 
 _RESULT_FIELDS = frozenset({"status", "payout", "refund_reason"})
+# A bet before record_results: the bet, its status, payout and refund reason, and its set of
+# fields set when that lacked the three (None: it had them).
+_ResultBefore = tuple[Bet, BetStatus, int, RefundReason | None, set[str] | None]
 
 _M = TypeVar("_M", bound=BaseModel)
 _new = object.__new__
@@ -346,14 +349,17 @@ class InMemoryBetRepository(_Repo):
         bet_id = self._s.bet_by_user_room.get((user_id, room_id))
         return None if bet_id is None else await self.get(bet_id)
 
-    async def list_for_room(self, room_id: int) -> list[Bet]:
+    def _of_room(self, room_id: int) -> list[Bet]:
+        """The stored bets of a room, by id: the store's own objects, copied before they leave."""
         stored = self._s.bets
         # Ids are appended as bets are written, in increasing order: sorted() only checks.
-        return [_clone(stored[bet_id]) for bet_id in sorted(self._s.bets_by_room.get(room_id, ()))]
+        return [stored[bet_id] for bet_id in sorted(self._s.bets_by_room.get(room_id, ()))]
+
+    async def list_for_room(self, room_id: int) -> list[Bet]:
+        return [_clone(bet) for bet in self._of_room(room_id)]
 
     async def bettor_ids(self, room_id: int) -> list[int]:
-        stored = self._s.bets
-        return [stored[bet_id].user_id for bet_id in sorted(self._s.bets_by_room.get(room_id, ()))]
+        return [bet.user_id for bet in self._of_room(room_id)]
 
     async def list_for_user(self, user_id: int, limit: int = 50) -> list[Bet]:
         stored = self._s.bets
@@ -364,7 +370,7 @@ class InMemoryBetRepository(_Repo):
         # The stored bets are the store's own (everything leaves as a copy): they change in
         # place, and one undo record keeps what each had.
         stored = self._s.bets
-        olds: list[tuple[Bet, BetStatus, int, RefundReason | None, set[str] | None]] = []
+        olds: list[_ResultBefore] = []
         for result in results:
             bet = stored[result.bet_id]
             fields, fields_set = bet.__dict__, bet.__pydantic_fields_set__
@@ -375,16 +381,11 @@ class InMemoryBetRepository(_Repo):
             fields_set.update(_RESULT_FIELDS)  # as setting the three fields would
         self._undo.append((self._unrecord, _CALL, olds))
 
-    def _unrecord(
-        self, olds: list[tuple[Bet, BetStatus, int, RefundReason | None, set[str] | None]]
-    ) -> None:
+    def _unrecord(self, olds: list[_ResultBefore]) -> None:
         for bet, status, payout, refund_reason, fields_set in reversed(olds):
             fields = bet.__dict__
-            fields["status"], fields["payout"], fields["refund_reason"] = (
-                status,
-                payout,
-                refund_reason,
-            )
+            fields["status"], fields["payout"] = status, payout
+            fields["refund_reason"] = refund_reason
             if fields_set is not None:
                 _set(bet, "__pydantic_fields_set__", fields_set)
 
