@@ -36,13 +36,12 @@ class _HookedBets(PostgresBetRepository):
         self, user_id: int, room_id: int, request_key: str
     ) -> BetPlacementView:
         view = await super().placement_view(user_id, room_id, request_key)
-        hook = _PENDING.pop()
-        if hook is not None:
-            await hook()
+        if _PENDING:
+            await _PENDING.pop()()
         return view
 
 
-_PENDING: list[Hook | None] = []
+_PENDING: list[Hook] = []  # at most one
 
 
 class _HookedUnitOfWork(PostgresUnitOfWork):
@@ -53,12 +52,12 @@ class _HookedUnitOfWork(PostgresUnitOfWork):
 
 def after_the_read(hook: Hook) -> None:
     """The next bet's read is followed by ``hook``; later ones by nothing."""
-    _PENDING[:] = [None] * 100 + [hook]
+    _PENDING[:] = [hook]
 
 
 @pytest.fixture
 async def platform_pg(pg_database: str) -> AsyncIterator[tuple[Platform, PostgresStore]]:
-    _PENDING[:] = [None] * 100
+    _PENDING.clear()
     pg = await empty_store(pg_database, VirtualClock(START))
     platform = make_platform(uow=lambda: _HookedUnitOfWork(pg))
     pg.clock = platform.clock
