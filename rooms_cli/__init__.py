@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from importlib.metadata import version as installed_version
 
 import typer
@@ -35,6 +36,24 @@ def _register_commands(app: typer.Typer) -> None:
     app.command(name="demo")(demo)
 
 
+def unwrapped(help_text: str) -> str:
+    """``help_text`` with each paragraph on one line. Typer's rich help keeps a docstring's
+    line breaks inside a paragraph (in the list of commands, and after the first paragraph),
+    so text wrapped at 100 columns in the source would break at odd places in a terminal."""
+    paragraphs = inspect.cleandoc(help_text).split("\n\n")
+    return "\n\n".join(" ".join(paragraph.split()) for paragraph in paragraphs)
+
+
+def _unwrap_help(app: typer.Typer) -> None:
+    for command in app.registered_commands:
+        text = command.help or (command.callback.__doc__ if command.callback else None)
+        if text:
+            command.help = unwrapped(text)
+    for group in app.registered_groups:
+        if group.typer_instance is not None:
+            _unwrap_help(group.typer_instance)
+
+
 _register_commands(app)
 
 
@@ -42,6 +61,9 @@ _register_commands(app)
 def version() -> None:
     """Print the installed version."""
     typer.echo(installed_version("rooms"))
+
+
+_unwrap_help(app)
 
 
 def main() -> None:

@@ -1,0 +1,36 @@
+"""`rooms --help` and each command's help: readable in a terminal of any width."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from rooms_cli import app, unwrapped
+
+runner = CliRunner()
+
+
+def test_unwrapped_joins_lines_and_keeps_paragraphs() -> None:
+    text = """First line
+    goes on.
+
+        Second paragraph,
+        two lines."""
+    assert unwrapped(text) == "First line goes on.\n\nSecond paragraph, two lines."
+
+
+@pytest.mark.parametrize(
+    ("args", "sentence"),
+    [
+        # the sim command's second paragraph, wrapped in its docstring
+        (["sim", "--help"], "Exits with status 1 if any books-balance invariant fails"),
+        # the worker's docstring, wrapped in the source, in the list of commands
+        (["--help"], "poll prices and settle rooms whose target is hit"),
+        # a command inside a group, in the group's list
+        (["db", "--help"], "Safe to run again, and from several processes at once"),
+    ],
+)
+def test_help_wraps_at_the_terminal_not_at_the_source(args: list[str], sentence: str) -> None:
+    result = runner.invoke(app, args, env={"COLUMNS": "400"}, terminal_width=400)
+    assert result.exit_code == 0, result.output
+    assert sentence in result.output
