@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import inspect
 from importlib.metadata import version as installed_version
 
@@ -68,4 +69,10 @@ _unwrap_help(app)
 
 def main() -> None:
     """The `rooms` console script (and `python -m rooms_cli`)."""
-    app(prog_name="rooms")
+    try:
+        app(prog_name="rooms")
+    finally:
+        # What a command leaves behind goes back to the operating system at exit instead of
+        # being collected object by object: after `rooms sim stress` that collection took
+        # 5.7 s of waiting on a finished run. Files are closed and streams flushed by then.
+        gc.freeze()

@@ -1,6 +1,9 @@
-"""`rooms --help` and each command's help: readable in a terminal of any width."""
+"""The `rooms` entry point: help readable in a terminal of any width, a quick exit."""
 
 from __future__ import annotations
+
+import subprocess
+import sys
 
 import pytest
 from typer.testing import CliRunner
@@ -34,3 +37,20 @@ def test_help_wraps_at_the_terminal_not_at_the_source(args: list[str], sentence:
     result = runner.invoke(app, args, env={"COLUMNS": "400"}, terminal_width=400)
     assert result.exit_code == 0, result.output
     assert sentence in result.output
+
+
+def test_the_console_script_leaves_its_objects_to_the_operating_system() -> None:
+    # The collection at exit is skipped (gc.freeze) once a command has run: checked from an
+    # exit handler, which runs after main() has returned or raised.
+    script = (
+        "import atexit, gc, sys\n"
+        "atexit.register(lambda: print('frozen:', gc.get_freeze_count() > 0))\n"
+        "sys.argv = ['rooms', 'version']\n"
+        "from rooms_cli import main\n"
+        "main()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert "frozen: True" in done.stdout
