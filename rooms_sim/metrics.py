@@ -6,6 +6,8 @@ Everything here is deterministic for a given scenario and seed.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 
@@ -72,6 +74,12 @@ class SimMetrics:
     withdrawal_count: int = 0
     oracle_polls: int = 0
     oracle_no_consensus: int = 0
+    # The outbox the bot's dispatcher would send from: every notification the run queued.
+    notifications_by_kind: dict[str, int] = field(default_factory=dict)
+    notifications_busiest_minute: int = 0  # the most queued in one simulated minute
+    notifications_per_second: int = 0  # the dispatcher's overall limit the waits assume
+    notification_wait_max_s: float = 0.0  # sent first come, first served at that limit
+    notification_wait_mean_s: float = 0.0
     brier_score: float | None = None
     calibration_rooms: int = 0
     pnl_by_strategy: dict[str, int] = field(default_factory=dict)
@@ -89,3 +97,31 @@ class SimMetrics:
     @property
     def invariants_hold(self) -> bool:
         return all(self.invariants.values())
+
+
+def queue_waits(arrivals: Iterable[tuple[float, int]], per_second: int) -> tuple[float, float]:
+    """The longest and the mean wait of messages that leave one at a time, first come,
+    first served, at most ``per_second`` a second; ``arrivals`` are ``(second, how many
+    arrive then)`` in ascending order of time. ``(0.0, 0.0)`` for none."""
+    gap = 1 / per_second
+    free_at = -math.inf  # when the sender can take the next message
+    longest = total = 0.0
+    count = 0
+    for at, arrived in arrivals:
+        start = at if at > free_at else free_at
+        first_wait = start - at  # the others of the group wait one gap more each
+        longest = max(longest, first_wait + (arrived - 1) * gap)
+        total += arrived * first_wait + gap * arrived * (arrived - 1) / 2
+        count += arrived
+        free_at = start + arrived * gap
+    return longest, (total / count if count else 0.0)
+
+
+def busiest_minute(arrivals: Iterable[tuple[float, int]]) -> int:
+    """The most messages arriving in one minute of the run (counted from its start), of
+    ``(second, how many arrive then)`` pairs."""
+    per_minute: dict[int, int] = {}
+    for at, arrived in arrivals:
+        minute = int(at // 60)
+        per_minute[minute] = per_minute.get(minute, 0) + arrived
+    return max(per_minute.values(), default=0)

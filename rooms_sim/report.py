@@ -181,6 +181,16 @@ def report_dict(m: SimMetrics) -> dict[str, object]:
         "deposits": {"lamports": m.deposits, "count": m.deposit_count},
         "withdrawals": {"lamports": m.withdrawals, "count": m.withdrawal_count},
         "oracle": {"polls": m.oracle_polls, "no_consensus": m.oracle_no_consensus},
+        "notifications": {
+            "queued": sum(m.notifications_by_kind.values()),
+            "by_kind": _str_keys(m.notifications_by_kind),
+            "busiest_minute": m.notifications_busiest_minute,
+            "messages_per_second": m.notifications_per_second,
+            "wait_seconds": {
+                "max": _round(m.notification_wait_max_s),
+                "mean": _round(m.notification_wait_mean_s),
+            },
+        },
         "calibration": {"brier_score": _round(_brier(m)), "rooms": _calibration_count(m)},
         "pnl_by_strategy_lamports": _str_keys(m.pnl_by_strategy),
         "invariants": {str(k): bool(v) for k, v in m.invariants.items()},
@@ -223,6 +233,10 @@ def _md_table(header: Sequence[str], rows: Iterable[Sequence[object]], align: st
 def _states_in_order(by_state: dict[str, int]) -> list[str]:
     known = [s for s in _STATE_ORDER if s in by_state]
     return known + sorted(s for s in by_state if s not in _STATE_ORDER)
+
+
+def _wait(seconds: float) -> str:
+    return f"{seconds:,.1f} s"
 
 
 def _fmt_brier(value: float | None) -> str:
@@ -327,6 +341,25 @@ def render_markdown(m: SimMetrics, plot_files: Sequence[str]) -> str:
         f"Oracle: {m.oracle_polls:,} polls, {m.oracle_no_consensus:,} without consensus.",
     ]
 
+    lines += ["", "## Notifications", ""]
+    queued = sum(m.notifications_by_kind.values())
+    if queued:
+        lines += [
+            f"{queued:,} notifications queued for the bot to send; the busiest simulated "
+            f"minute queued {m.notifications_busiest_minute:,}. Sent first come, first served "
+            f"at {m.notifications_per_second} messages/s (the dispatcher's overall limit), "
+            f"the longest wait would be {_wait(m.notification_wait_max_s)} and the mean "
+            f"{_wait(m.notification_wait_mean_s)}.",
+            "",
+        ]
+        lines += _md_table(
+            ("Kind", "Queued"),
+            [(k, f"{v:,}") for k, v in sorted(m.notifications_by_kind.items())],
+            "lr",
+        )
+    else:
+        lines.append("No notifications were queued.")
+
     lines += ["", "## Calibration", ""]
     lines += [
         f"Brier score **{_fmt_brier(brier)}** over {calibration_n:,} settled rooms "
@@ -403,6 +436,12 @@ def summary_table(m: SimMetrics) -> Table:
     table.add_row(
         "referral rewards",
         " · ".join(f"L{k} {_sol(v)}" for k, v in sorted(levels.items())),
+    )
+    table.add_row(
+        "notifications",
+        f"{sum(m.notifications_by_kind.values()):,} queued · busiest minute "
+        f"{m.notifications_busiest_minute:,} · longest wait "
+        f"{_wait(m.notification_wait_max_s)} at {m.notifications_per_second}/s",
     )
     brier = _brier(m)
     table.add_row("Brier score", f"{_fmt_brier(brier)} ({_calibration_count(m):,} rooms)")

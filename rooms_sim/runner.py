@@ -21,12 +21,13 @@ import gc
 import heapq
 import math
 import random
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from decimal import Decimal
 from functools import partial
+from operator import attrgetter
 
 from returns.result import Success
 
@@ -47,11 +48,12 @@ from rooms_core.services import rooms as room_service
 from rooms_core.services import users as user_service
 from rooms_core.services import wallet
 from rooms_core.services.deps import Deps
+from rooms_core.services.dispatch import DispatchSettings
 from rooms_core.services.engine import DueOutcome, hit_counts, process_due, settle_on_hit
 from rooms_core.settings import RoomsSettings
 from rooms_sim.agents import Agent, RoomView, Strategy, choose_side, choose_stake
 from rooms_sim.feeds import SimulatedFeed
-from rooms_sim.metrics import RoomRecord, SimMetrics, TimeSample
+from rooms_sim.metrics import RoomRecord, SimMetrics, TimeSample, busiest_minute, queue_waits
 from rooms_sim.prices import PriceModel
 from rooms_sim.scenario import Scenario, build_price_model
 
@@ -667,7 +669,28 @@ class Simulation:
         for agent in self.agents:
             pnl[agent.strategy.value] += self._balance(agent) + agent.withdrawn - agent.deposited
         m.pnl_by_strategy = dict(sorted(pnl.items()))
+        self._notification_load()
         m.invariants = store.books_checks()
+
+    def _notification_load(self) -> None:
+        """What the run would ask of the bot's dispatcher: the notifications queued, the
+        busiest minute, and how long they would wait at its overall sending limit (the
+        one-message-a-second limit per chat is left out: it only delays a user's own
+        messages behind each other)."""
+        m, start = self.metrics, self.scenario.start
+        messages = self.store.outbox.values()
+        by_kind = Counter(map(attrgetter("kind"), messages))
+        # A settlement queues a message per bettor at one instant: counted per instant.
+        arrivals = sorted(
+            ((at - start).total_seconds(), arrived)
+            for at, arrived in Counter(map(attrgetter("created_at"), messages)).items()
+        )
+        m.notifications_by_kind = {kind.value: n for kind, n in sorted(by_kind.items())}
+        m.notifications_busiest_minute = busiest_minute(arrivals)
+        m.notifications_per_second = DispatchSettings().messages_per_second
+        m.notification_wait_max_s, m.notification_wait_mean_s = queue_waits(
+            arrivals, m.notifications_per_second
+        )
 
 
 # A well-formed address outside the platform that simulated withdrawals go to.

@@ -133,6 +133,11 @@ def _metrics() -> SimMetrics:
         withdrawal_count=2,
         oracle_polls=14_400,
         oracle_no_consensus=3,
+        notifications_by_kind={"BET_CONFIRMED": 30, "BET_WON": 12},
+        notifications_busiest_minute=9,
+        notifications_per_second=30,
+        notification_wait_max_s=1.23456789,
+        notification_wait_mean_s=0.25,
         brier_score=0.123456789,
         calibration_rooms=6,
         pnl_by_strategy={"informed": 9 * SOL, "noise": -7 * SOL, "late": -SOL, "host": SOL},
@@ -175,6 +180,13 @@ def test_report_dict_has_every_required_key() -> None:
     assert report["withdrawals"] == {"lamports": 50 * SOL, "count": 2}
     assert report["oracle"] == {"polls": 14_400, "no_consensus": 3}
     assert report["calibration"] == {"brier_score": 0.123457, "rooms": 6}
+    assert report["notifications"] == {
+        "queued": 42,
+        "by_kind": {"BET_CONFIRMED": 30, "BET_WON": 12},
+        "busiest_minute": 9,
+        "messages_per_second": 30,
+        "wait_seconds": {"max": 1.234568, "mean": 0.25},
+    }
     assert report["duration_hours"] == 12.345679
     assert report["all_invariants_hold"] is True
     assert "rooms_list" not in report
@@ -288,6 +300,9 @@ def test_markdown_mentions_every_plot_and_flags_failures(tmp_path: Path) -> None
     assert "✅ `ledger_sums_to_zero`" in text
     assert "0.1235" in text  # Brier score
     assert "100 SOL" in text  # volume
+    assert "42 notifications queued" in text
+    assert "the longest wait would be 1.2 s" in text
+    assert "| BET_WON | 12 |" in text
     assert str(tmp_path) not in text
 
 
@@ -311,3 +326,4 @@ def test_summary_table_renders() -> None:
     assert "FAILED: escrows_empty" in text
     assert "100 SOL" in text
     assert "0.1235" in text
+    assert "42 queued · busiest minute 9 · longest wait 1.2 s at 30/s" in text

@@ -11,7 +11,7 @@ import pytest
 from rooms_core.ledger import may_go_negative
 from rooms_core.models import Side
 from rooms_sim.agents import RoomView, Strategy, choose_side, choose_stake
-from rooms_sim.metrics import SimMetrics
+from rooms_sim.metrics import SimMetrics, busiest_minute, queue_waits
 from rooms_sim.report import write_json
 from rooms_sim.runner import run_simulation
 from rooms_sim.scenario import OutageWindow, Scenario, load_scenario
@@ -78,6 +78,39 @@ def test_an_oracle_outage_over_settle_time_voids_rooms() -> None:
     assert metrics.rooms_by_state.get("VOID", 0) > 0
     assert "SETTLED" not in metrics.rooms_by_state or metrics.rooms_settled_instantly == 0
     assert all(metrics.invariants.values())
+
+
+def test_notification_load_counts_the_outbox(default_run: SimMetrics) -> None:
+    m = default_run
+    # every accepted bet is confirmed, and every one that closed says how
+    assert m.notifications_by_kind["BET_CONFIRMED"] == m.bets_placed
+    closed = sum(m.notifications_by_kind.get(k, 0) for k in ("BET_WON", "BET_LOST"))
+    assert closed + m.notifications_by_kind["BET_REFUNDED"] == m.bets_placed
+    assert 0 < m.notifications_busiest_minute < sum(m.notifications_by_kind.values())
+    assert m.notifications_per_second == 30
+    assert 0 < m.notification_wait_mean_s < m.notification_wait_max_s
+
+
+def test_notification_load_is_read_from_the_store() -> None:
+    metrics, store = asyncio.run(run_simulation(small(hours=1.0)))
+    assert sum(metrics.notifications_by_kind.values()) == len(store.outbox) > 0
+
+
+def test_queue_waits_first_come_first_served() -> None:
+    # three at once at 2 a second: the second waits 0.5 s, the third 1 s
+    assert queue_waits([(0.0, 3)], 2) == (1.0, 0.5)
+    # spaced wider than the limit: nobody waits
+    assert queue_waits([(0.0, 1), (10.0, 1), (20.0, 1)], 1) == (0.0, 0.0)
+    # a burst, then one that arrives while the burst is still being sent (at 2.0 s)
+    assert queue_waits([(0.0, 4), (1.0, 1)], 2) == (1.5, 0.8)
+    # a burst that arrives after the sender is free again waits only on itself
+    assert queue_waits([(0.0, 2), (5.0, 2)], 1) == (1.0, 0.5)
+    assert queue_waits([], 30) == (0.0, 0.0)
+
+
+def test_busiest_minute_counts_by_minute_of_the_run() -> None:
+    assert busiest_minute([(0.0, 1), (59.9, 2), (60.0, 1), (61.0, 1), (3600.0, 1)]) == 3
+    assert busiest_minute([]) == 0
 
 
 def test_check_invariants_catches_a_broken_ledger() -> None:
