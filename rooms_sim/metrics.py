@@ -98,6 +98,10 @@ class SimMetrics:
     def invariants_hold(self) -> bool:
         return all(self.invariants.values())
 
+    @property
+    def notifications_queued(self) -> int:
+        return sum(self.notifications_by_kind.values())
+
 
 def queue_waits(arrivals: Iterable[tuple[float, int]], per_second: int) -> tuple[float, float]:
     """The longest and the mean wait of messages that leave one at a time, first come,

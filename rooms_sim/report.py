@@ -182,7 +182,7 @@ def report_dict(m: SimMetrics) -> dict[str, object]:
         "withdrawals": {"lamports": m.withdrawals, "count": m.withdrawal_count},
         "oracle": {"polls": m.oracle_polls, "no_consensus": m.oracle_no_consensus},
         "notifications": {
-            "queued": sum(m.notifications_by_kind.values()),
+            "queued": m.notifications_queued,
             "by_kind": _str_keys(m.notifications_by_kind),
             "busiest_minute": m.notifications_busiest_minute,
             "messages_per_second": m.notifications_per_second,
@@ -342,7 +342,7 @@ def render_markdown(m: SimMetrics, plot_files: Sequence[str]) -> str:
     ]
 
     lines += ["", "## Notifications", ""]
-    queued = sum(m.notifications_by_kind.values())
+    queued = m.notifications_queued
     if queued:
         lines += [
             f"{queued:,} notifications queued for the bot to send; the busiest simulated "
@@ -439,7 +439,7 @@ def summary_table(m: SimMetrics) -> Table:
     )
     table.add_row(
         "notifications",
-        f"{sum(m.notifications_by_kind.values()):,} queued · busiest minute "
+        f"{m.notifications_queued:,} queued · busiest minute "
         f"{m.notifications_busiest_minute:,} · longest wait "
         f"{_wait(m.notification_wait_max_s)} at {m.notifications_per_second}/s",
     )

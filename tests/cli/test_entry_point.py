@@ -34,7 +34,7 @@ def test_unwrapped_joins_lines_and_keeps_paragraphs() -> None:
     ],
 )
 def test_help_wraps_at_the_terminal_not_at_the_source(args: list[str], sentence: str) -> None:
-    result = runner.invoke(app, args, env={"COLUMNS": "400"}, terminal_width=400)
+    result = runner.invoke(app, args, env={"COLUMNS": "400"})
     assert result.exit_code == 0, result.output
     assert sentence in result.output
 
