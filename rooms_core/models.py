@@ -1,7 +1,9 @@
 """Entities and value objects of the domain (pydantic models).
 
-Entities (``User``, ``Bet``, ``Withdrawal``) are mutable pydantic models that repositories
-copy in and out; value objects are frozen. The ``Room`` aggregate lives in
+Entities (``User``, ``Withdrawal``) are mutable pydantic models that repositories copy in
+and out; value objects are frozen, and so is ``Bet``: a placed bet is a fact, and its result
+is written by the store as a new version of the row (``record_results``), so a bet can be
+shared rather than copied. The ``Room`` aggregate lives in
 :mod:`rooms_core.room` because it owns the lifecycle.
 """
 
@@ -148,6 +150,11 @@ class RefundReason(StrEnum):
 
 
 class Bet(BaseModel):
+    """One user's stake on one side of one room. Frozen: settlement records its result as a
+    new version (status, payout, refund reason); a ``Bet`` read earlier keeps what it said."""
+
+    model_config = ConfigDict(frozen=True)
+
     id: int
     room_id: int
     user_id: int

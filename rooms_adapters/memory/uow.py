@@ -5,8 +5,10 @@ records in the store's undo log what it replaced, so that leaving without commit
 exception) takes the writes back, newest first, and leaves the store exactly as it was.
 Commit only chains the audit records and publishes the events, and forgets the log. (The
 simulator makes a quarter of a million units of work a run: writing once is cheaper than
-staging every row and copying it into the store at commit.) Objects cross the boundary as
-copies, so nothing a caller holds changes the store behind its back. (Copies are made by
+staging every row and copying it into the store at commit.) Mutable objects cross the
+boundary as copies, so nothing a caller holds changes the store behind its back; bets are
+frozen, so they are shared, and a result is a new version of the bet; a room written back
+is handed over (the port says so) and kept as it is. (Copies are made by
 :func:`_clone`, a shallow copy like pydantic's ``model_copy()`` without its generic
 machinery: the simulator makes a million of them a run.)
 """
@@ -31,11 +33,9 @@ from rooms_core.ledger import JournalEntry, may_go_negative
 from rooms_core.models import (
     AuditRecord,
     Bet,
-    BetStatus,
     Deposit,
     OutboxMessage,
     PlatformControls,
-    RefundReason,
     User,
     Withdrawal,
     WithdrawalState,
@@ -54,9 +54,6 @@ _POSTED: Success[bool] = Success(True)
 _ALREADY_POSTED: Success[bool] = Success(False)
 
 _RESULT_FIELDS = frozenset({"status", "payout", "refund_reason"})
-# A bet before record_results: the bet, its status, payout and refund reason, and its set of
-# fields set when that lacked the three (None: it had them).
-_ResultBefore = tuple[Bet, BetStatus, int, RefundReason | None, set[str] | None]
 
 _M = TypeVar("_M", bound=BaseModel)
 _new = object.__new__
@@ -255,9 +252,11 @@ class InMemoryRoomRepository(_Repo):
         return Success(await self.get(room_id))
 
     async def update(self, room: Room) -> None:
+        # Handed over (the port says so), so kept as it is: the room a unit of work read
+        # is already its own copy, and a second copy on every bet is not needed.
         rooms = self._s.rooms
         self._undo.append((rooms, room.id, rooms.get(room.id, _MISSING)))
-        rooms[room.id] = _clone(room)
+        rooms[room.id] = room
 
     async def list_by_state(
         self, states: Sequence[RoomState], limit: int = 100, offset: int = 0
@@ -304,7 +303,7 @@ class InMemoryBetRepository(_Repo):
         bets = s.bets
         if bet_id in bets:
             raise ValueError(f"duplicate bet {bet_id}")
-        stored = bets[bet_id] = _clone(bet)
+        bets[bet_id] = bet  # frozen: shared with the caller, not copied
         by_user_room[key] = bet_id
         for index, owner in ((s.bets_by_room, bet.room_id), (s.bets_by_user, bet.user_id)):
             found = index.get(owner)
@@ -313,7 +312,7 @@ class InMemoryBetRepository(_Repo):
             else:
                 found.append(bet_id)
         s.bet_volume += bet.stake
-        undo.append((self._unadd, _CALL, stored))  # one record for the six writes
+        undo.append((self._unadd, _CALL, bet))  # one record for the six writes
         return _DONE
 
     def _unadd(self, bet: Bet) -> None:
@@ -328,8 +327,7 @@ class InMemoryBetRepository(_Repo):
         del s.bets[bet.id]
 
     async def get(self, bet_id: int) -> Bet | None:
-        bet = self._s.bets.get(bet_id)
-        return None if bet is None else _clone(bet)
+        return self._s.bets.get(bet_id)
 
     async def placement_view(
         self, user_id: int, room_id: int, request_key: str
@@ -350,13 +348,13 @@ class InMemoryBetRepository(_Repo):
         return None if bet_id is None else await self.get(bet_id)
 
     def _of_room(self, room_id: int) -> list[Bet]:
-        """The stored bets of a room, by id: the store's own objects, copied before they leave."""
+        """The stored bets of a room, by id (frozen: they leave as they are)."""
         stored = self._s.bets
         # Ids are appended as bets are written, in increasing order: sorted() only checks.
         return [stored[bet_id] for bet_id in sorted(self._s.bets_by_room.get(room_id, ()))]
 
     async def list_for_room(self, room_id: int) -> list[Bet]:
-        return [_clone(bet) for bet in self._of_room(room_id)]
+        return self._of_room(room_id)
 
     async def bettor_ids(self, room_id: int) -> list[int]:
         return [bet.user_id for bet in self._of_room(room_id)]
@@ -364,30 +362,32 @@ class InMemoryBetRepository(_Repo):
     async def list_for_user(self, user_id: int, limit: int = 50) -> list[Bet]:
         stored = self._s.bets
         newest = sorted(self._s.bets_by_user.get(user_id, ()), reverse=True)[:limit]
-        return [_clone(stored[bet_id]) for bet_id in newest]
+        return [stored[bet_id] for bet_id in newest]
 
     async def record_results(self, results: Sequence[BetResult]) -> None:
-        # The stored bets are the store's own (everything leaves as a copy): they change in
-        # place, and one undo record keeps what each had.
+        # Each bet gets a new version with its result (bets are frozen, and shared with
+        # whoever read them: those keep the version they read); one undo record puts the
+        # versions before back.
         stored = self._s.bets
-        olds: list[_ResultBefore] = []
+        before: list[Bet] = []
         for result in results:
             bet = stored[result.bet_id]
-            fields, fields_set = bet.__dict__, bet.__pydantic_fields_set__
-            before = None if fields_set >= _RESULT_FIELDS else set(fields_set)
-            olds.append((bet, fields["status"], fields["payout"], fields["refund_reason"], before))
+            before.append(bet)
+            fields = bet.__dict__.copy()
             fields["status"], fields["payout"] = result.status, result.payout
             fields["refund_reason"] = result.refund_reason
-            fields_set.update(_RESULT_FIELDS)  # as setting the three fields would
-        self._undo.append((self._unrecord, _CALL, olds))
+            version = _new(Bet)
+            _set(version, "__dict__", fields)
+            _set(version, "__pydantic_fields_set__", bet.__pydantic_fields_set__ | _RESULT_FIELDS)
+            _set(version, "__pydantic_extra__", None)
+            _set(version, "__pydantic_private__", None)
+            stored[result.bet_id] = version
+        self._undo.append((self._unrecord, _CALL, before))
 
-    def _unrecord(self, olds: list[_ResultBefore]) -> None:
-        for bet, status, payout, refund_reason, fields_set in reversed(olds):
-            fields = bet.__dict__
-            fields["status"], fields["payout"] = status, payout
-            fields["refund_reason"] = refund_reason
-            if fields_set is not None:
-                _set(bet, "__pydantic_fields_set__", fields_set)
+    def _unrecord(self, before: list[Bet]) -> None:
+        stored = self._s.bets
+        for bet in before:
+            stored[bet.id] = bet
 
     async def totals(self) -> BetTotals:
         return BetTotals(count=len(self._s.bets), volume=self._s.bet_volume)

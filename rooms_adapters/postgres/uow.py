@@ -377,7 +377,7 @@ class PostgresBetRepository(_Repo):
         # A concurrent insert of the same pair fails the flush on the UNIQUE constraint.
         u.known_without_bet.discard(key)
         u.staged_bet_keys.add(key)
-        u.new_bets[bet.id] = bet.model_copy()
+        u.new_bets[bet.id] = bet  # frozen: nothing can change it behind the stage
         return Success(None)
 
     async def _many(self, where: str, *args: object) -> list[Bet]:

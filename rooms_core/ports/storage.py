@@ -126,7 +126,9 @@ class RoomRepository(Protocol):
         does not wait (a database row lock taken with NOWAIT)."""
 
     async def update(self, room: Room) -> None:
-        """Write back a changed room."""
+        """Write back a changed room. The room is handed over: an adapter may keep this
+        very object as the stored row, so the caller does not change it afterwards (it
+        reads the room again, or changes it and updates again)."""
 
     async def list_by_state(
         self, states: Sequence[RoomState], limit: int = 100, offset: int = 0

@@ -193,11 +193,13 @@ async def test_record_results_of_committed_and_new_bets(new_uow: UowFactory) -> 
         await uow.bets.record_results([won])
         await uow.rollback()
     async with new_uow() as uow:
-        assert (await uow.bets.get(1)) == bet(1, 1, 1)
+        read_before = await uow.bets.get(1)
+        assert read_before == bet(1, 1, 1)
         await uow.bets.add(bet(2, 2, 1))  # placed and settled in one unit of work
         refunded = BetResult(2, 2, Side.YES, 10, BetStatus.REFUNDED, 10, RefundReason.LATE_BET)
         await uow.bets.record_results([won, refunded])
         await uow.commit()
+    assert read_before == bet(1, 1, 1)  # what was read keeps what it said
     async with new_uow() as uow:
         first, second = await uow.bets.list_for_room(1)
     assert (first.status, first.payout, first.refund_reason) == (BetStatus.WON, 17, None)
@@ -474,9 +476,7 @@ async def test_counts_and_totals_for_platform_figures(new_uow: UowFactory) -> No
         assert await uow.users.count() == 3  # its own uncommitted writes count
         await uow.commit()
     async with new_uow() as uow:
-        second = bet(2, 3, 1)
-        second.stake = 25
-        await uow.bets.add(second)
+        await uow.bets.add(bet(2, 3, 1).model_copy(update={"stake": 25}))
         await uow.commit()
     async with new_uow() as uow:
         assert await uow.users.count() == 3

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from rooms_core.models import Bet, BetStatus, Side, construct
 from rooms_core.room import Room
@@ -38,9 +39,15 @@ def test_construct_makes_what_model_construct_makes(order: str) -> None:
 
 def test_construct_copies_are_independent() -> None:
     first, second = construct(Bet, **FIELDS), construct(Bet, **FIELDS)
-    first.payout = 5
-    assert second.payout == 0
+    assert first.__dict__ is not second.__dict__
     assert first.__pydantic_fields_set__ is not second.__pydantic_fields_set__
+
+
+def test_a_bet_is_frozen() -> None:
+    bet = construct(Bet, **FIELDS)
+    with pytest.raises(ValidationError):
+        bet.payout = 5  # type: ignore[misc]  # what the check is for
+    assert bet.payout == 0
 
 
 def test_construct_refuses_missing_or_unknown_fields_and_private_models() -> None:
