@@ -373,14 +373,11 @@ class InMemoryBetRepository(_Repo):
         for result in results:
             bet = stored[result.bet_id]
             before.append(bet)
-            fields = bet.__dict__.copy()
+            version = _clone(bet)  # its own field dict and set of fields set, to fill in
+            fields = version.__dict__
             fields["status"], fields["payout"] = result.status, result.payout
             fields["refund_reason"] = result.refund_reason
-            version = _new(Bet)
-            _set(version, "__dict__", fields)
-            _set(version, "__pydantic_fields_set__", bet.__pydantic_fields_set__ | _RESULT_FIELDS)
-            _set(version, "__pydantic_extra__", None)
-            _set(version, "__pydantic_private__", None)
+            version.__pydantic_fields_set__.update(_RESULT_FIELDS)  # as setting them would
             stored[result.bet_id] = version
         self._undo.append((self._unrecord, _CALL, before))
 
