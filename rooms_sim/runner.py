@@ -235,11 +235,11 @@ class Simulation:
             referral_code=user.referral_code,
         )
         if strategy is Strategy.WHALE:
-            amount = cfg.whale_deposit_sol * LAMPORTS_PER_SOL
+            amount = cfg.whale_deposit
         else:
             low, high = cfg.initial_deposit_sol
             amount = int(self.rng.uniform(low, high) * 1000) * (LAMPORTS_PER_SOL // 1000)
-        await self._deposit(agent, int(amount))
+        await self._deposit(agent, amount)
         return agent
 
     async def _populate(self) -> None:

@@ -32,6 +32,7 @@ from pydantic_core import PydanticCustomError
 
 from rooms_core.base58 import is_solana_address
 from rooms_core.models import Asset, AssetKind, Metric
+from rooms_core.money import sol
 from rooms_sim.prices import (
     DEFAULT_STEP,
     CsvReplay,
@@ -248,6 +249,22 @@ class AgentsConfig(_Section):
     withdraw_probability: Probability = 0.02  # per agent per simulated hour
     bet_probability: Probability = 0.05  # per agent per decision tick
     decision_interval_seconds: float = Field(60.0, gt=0.0)
+
+    @field_validator("whale_deposit_sol")
+    @classmethod
+    def _whole_lamports(cls, value: float) -> float:
+        try:
+            sol(repr(value))
+        except ValueError:
+            message = f"must be a whole number of lamports (9 decimals at most), got {value}"
+            raise _fail(message) from None
+        return value
+
+    @property
+    def whale_deposit(self) -> int:
+        """``whale_deposit_sol`` in lamports, converted exactly from the number written (a
+        float times 10^9 can land a lamport short: 2.01 * 10^9 is 2009999999.9999998)."""
+        return sol(repr(self.whale_deposit_sol))
 
     @field_validator("initial_deposit_sol")
     @classmethod

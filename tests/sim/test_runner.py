@@ -97,6 +97,16 @@ def test_notification_load_is_read_from_the_store() -> None:
     assert metrics.notifications_queued == len(store.outbox) > 0
 
 
+def test_whales_deposit_exactly_the_configured_sol() -> None:
+    # 2.01 * 10**9 in floating point is 2009999999.9999998: one lamport short if truncated
+    scenario = small(hours=0.1)
+    agents = scenario.agents.model_copy(update={"whale_deposit_sol": 2.01})
+    _, store = asyncio.run(run_simulation(scenario.model_copy(update={"agents": agents})))
+    amounts = [deposit.amount for deposit in store.deposits.values()]
+    assert amounts.count(2_010_000_000) == scenario.agents.whale
+    assert 2_009_999_999 not in amounts
+
+
 def test_queue_waits_first_come_first_served() -> None:
     # three at once at 2 a second: the second waits 0.5 s, the third 1 s
     assert queue_waits([(0.0, 3)], 2) == (1.0, 0.5)

@@ -222,6 +222,12 @@ def test_scenario_models_are_frozen() -> None:
             "at least one bettor",
         ),
         ("", "[agents]\ninitial_deposit_sol = [50, 5]", "agents.initial_deposit_sol", "min <="),
+        (
+            "",
+            "[agents]\nwhale_deposit_sol = 1.0000000001",
+            "agents.whale_deposit_sol",
+            "whole number of lamports",
+        ),
         ("", "[fees]\nreferral_level_bps = [9000, 2000]", "fees.referral_level_bps", "whole fee"),
     ],
 )
