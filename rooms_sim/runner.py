@@ -200,6 +200,11 @@ class Simulation:
 
     # --- population ------------------------------------------------------------------
 
+    def _regular_deposit(self) -> int:
+        """A deposit drawn from ``initial_deposit_sol``, in whole thousandths of a SOL."""
+        low, high = self.scenario.agents.initial_deposit_sol
+        return int(self.rng.uniform(low, high) * 1000) * (LAMPORTS_PER_SOL // 1000)
+
     async def _deposit(self, agent: Agent, amount: int) -> None:
         self._deposit_seq += 1
         result = await wallet.credit_deposit(
@@ -234,11 +239,7 @@ class Simulation:
             address=f"SimDepositAddress{number}",
             referral_code=user.referral_code,
         )
-        if strategy is Strategy.WHALE:
-            amount = cfg.whale_deposit
-        else:
-            low, high = cfg.initial_deposit_sol
-            amount = int(self.rng.uniform(low, high) * 1000) * (LAMPORTS_PER_SOL // 1000)
+        amount = cfg.whale_deposit if strategy is Strategy.WHALE else self._regular_deposit()
         await self._deposit(agent, amount)
         return agent
 
@@ -501,9 +502,7 @@ class Simulation:
             elif roll > withdraw_above:
                 await self._withdraw(agent)
             elif balances.get(agent.account, 0) < min_stake and rng.random() < 0.02:
-                low, high = cfg.initial_deposit_sol
-                amount = int(self.rng.uniform(low, high) * 1000) * (LAMPORTS_PER_SOL // 1000)
-                await self._deposit(agent, amount)
+                await self._deposit(agent, self._regular_deposit())
 
     async def _withdraw(self, agent: Agent) -> None:
         balance = self._balance(agent)
