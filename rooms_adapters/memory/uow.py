@@ -31,6 +31,7 @@ from rooms_core.errors import AlreadyBet, InsufficientFunds, SettlementInProgres
 from rooms_core.events import DomainEvent
 from rooms_core.ledger import JournalEntry, may_go_negative
 from rooms_core.models import (
+    AllFieldsSet,
     AuditRecord,
     Bet,
     Deposit,
@@ -373,11 +374,19 @@ class InMemoryBetRepository(_Repo):
         for result in results:
             bet = stored[result.bet_id]
             before.append(bet)
-            version = _clone(bet)  # its own field dict and set of fields set, to fill in
-            fields = version.__dict__
+            fields = bet.__dict__.copy()
             fields["status"], fields["payout"] = result.status, result.payout
             fields["refund_reason"] = result.refund_reason
-            version.__pydantic_fields_set__.update(_RESULT_FIELDS)  # as setting them would
+            fields_set = bet.__pydantic_fields_set__
+            version = _new(Bet)
+            _set(version, "__dict__", fields)
+            _set(  # the result's fields count as set, as setting them would make them
+                version,
+                "__pydantic_fields_set__",
+                fields_set if type(fields_set) is AllFieldsSet else fields_set | _RESULT_FIELDS,
+            )
+            _set(version, "__pydantic_extra__", bet.__pydantic_extra__)
+            _set(version, "__pydantic_private__", bet.__pydantic_private__)
             stored[result.bet_id] = version
         self._undo.append((self._unrecord, _CALL, before))
 
