@@ -13,6 +13,7 @@ import zlib
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from functools import lru_cache
 
 from rooms_core.frozen import quick_init
 
@@ -35,10 +36,19 @@ class EntryKind(StrEnum):
     WITHDRAWAL_RELEASE = "WITHDRAWAL_RELEASE"
 
 
+# Account names are cached: every posting to an account then shares one string instead of
+# holding its own copy (a journal entry per bet, a posting per bettor at settlement: a
+# quarter of a million of each in a simulated day). Bounded, so a long-running bot holds
+# the names of its most recent accounts only.
+ACCOUNT_NAME_CACHE_SIZE = 65_536
+
+
+@lru_cache(maxsize=ACCOUNT_NAME_CACHE_SIZE)
 def user_account(user_id: int) -> str:
     return f"user:{user_id}"
 
 
+@lru_cache(maxsize=ACCOUNT_NAME_CACHE_SIZE)
 def escrow_account(room_id: int) -> str:
     return f"escrow:{room_id}"
 
