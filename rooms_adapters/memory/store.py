@@ -122,6 +122,7 @@ class InMemoryStore:
             if key.startswith("settle:"):
                 closings[int(key.split(":", 1)[1])] += 1
         finished = [r for r in self.rooms.values() if r.state.is_terminal]
+        closed = {r.id for r in finished}
         paid_once = all(
             closings.get(r.id, 0) == (1 if self.bets_by_room.get(r.id) else 0) for r in finished
         ) and all(count == 1 for count in closings.values())
@@ -134,9 +135,7 @@ class InMemoryStore:
             "no_room_paid_twice": paid_once,
             "escrows_empty": all(balances.get(escrow_account(r.id), 0) == 0 for r in finished),
             "every_bet_resolved": all(
-                b.status is not BetStatus.ACTIVE
-                for b in self.bets.values()
-                if self.rooms[b.room_id].state.is_terminal
+                b.status is not BetStatus.ACTIVE for b in self.bets.values() if b.room_id in closed
             ),
             "audit_chain_valid": isinstance(verify_chain(self.audit), Success),
         }

@@ -4,17 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from rooms_core.ledger import may_go_negative
-from rooms_core.models import Side
+from rooms_core.ledger import (
+    EntryKind,
+    JournalEntry,
+    escrow_account,
+    may_go_negative,
+    user_account,
+)
+from rooms_core.models import BetStatus, Side
 from rooms_sim.agents import RoomView, Strategy, choose_side, choose_stake
 from rooms_sim.metrics import SimMetrics, busiest_minute, queue_waits
 from rooms_sim.report import write_json
 from rooms_sim.runner import run_simulation
 from rooms_sim.scenario import OutageWindow, Scenario, load_scenario
+from tests.support import START
 
 
 def small(seed: int = 7, hours: float = 3.0) -> Scenario:
@@ -132,6 +141,69 @@ def test_check_invariants_catches_a_broken_ledger() -> None:
     broken = store.books_checks()
     assert broken["ledger_sums_to_zero"] is False
     assert broken["balances_match_postings"] is False
+
+
+def test_each_books_check_catches_its_own_breakage() -> None:
+    _, store = asyncio.run(run_simulation(small(hours=1.0)))
+    assert all(store.books_checks().values())
+    closed = {r.id for r in store.rooms.values() if r.state.is_terminal}
+    settled = next(b for b in store.bets.values() if b.room_id in closed)
+
+    def broken_by(change: Callable[[], Callable[[], None]]) -> set[str]:
+        """The checks that fail after ``change``; the callable it returns undoes it."""
+        undo = change()
+        try:
+            return {name for name, ok in store.books_checks().items() if not ok}
+        finally:
+            undo()
+            assert all(store.books_checks().values())
+
+    def reopen_bet() -> Callable[[], None]:
+        store.bets[settled.id] = settled.model_copy(update={"status": BetStatus.ACTIVE})
+        return lambda: store.bets.__setitem__(settled.id, settled)
+
+    def alter_audit() -> Callable[[], None]:
+        record = store.audit[len(store.audit) // 2]
+        store.audit[len(store.audit) // 2] = replace(record, actor="someone else")
+        return lambda: store.audit.__setitem__(len(store.audit) // 2, record)
+
+    def fill_escrow() -> Callable[[], None]:
+        # a balanced change of the books: a user's lamport moved into a closed room's escrow
+        escrow, user = escrow_account(settled.room_id), user_account(settled.user_id)
+        entry = JournalEntry.transfer("test:escrow", EntryKind.BET, START, user, escrow, 1)
+        store.entries[entry.key] = entry
+        store.balances[user] -= 1
+        store.balances[escrow] += 1
+
+        def undo() -> None:
+            del store.entries[entry.key]
+            store.balances[user] += 1
+            store.balances[escrow] -= 1
+
+        return undo
+
+    def overdraw() -> Callable[[], None]:
+        # a balanced entry that takes a user below zero, into another user's account
+        debtor, creditor = user_account(settled.user_id), user_account(settled.user_id + 1)
+        amount = store.balances[debtor] + 1
+        entry = JournalEntry.transfer(
+            "test:overdraw", EntryKind.BET, START, debtor, creditor, amount
+        )
+        store.entries[entry.key] = entry
+        store.balances[debtor] -= amount
+        store.balances[creditor] += amount
+
+        def undo() -> None:
+            del store.entries[entry.key]
+            store.balances[debtor] += amount
+            store.balances[creditor] -= amount
+
+        return undo
+
+    assert broken_by(reopen_bet) == {"every_bet_resolved"}
+    assert broken_by(alter_audit) == {"audit_chain_valid"}
+    assert broken_by(fill_escrow) == {"escrows_empty"}
+    assert broken_by(overdraw) == {"no_negative_balance"}
 
 
 # --- strategies ----------------------------------------------------------------------
