@@ -68,7 +68,13 @@ def _clone(model: _M) -> _M:
     """
     copy = _new(type(model))
     _set(copy, "__dict__", model.__dict__.copy())
-    _set(copy, "__pydantic_fields_set__", model.__pydantic_fields_set__.copy())
+    fields_set = model.__pydantic_fields_set__
+    # A frozen model's shared, read-only set of every field stays shared (it cannot change).
+    _set(
+        copy,
+        "__pydantic_fields_set__",
+        fields_set if type(fields_set) is AllFieldsSet else fields_set.copy(),
+    )
     extra = model.__pydantic_extra__
     _set(copy, "__pydantic_extra__", None if extra is None else extra.copy())
     private = model.__pydantic_private__
@@ -374,19 +380,13 @@ class InMemoryBetRepository(_Repo):
         for result in results:
             bet = stored[result.bet_id]
             before.append(bet)
-            fields = bet.__dict__.copy()
+            version = _clone(bet)  # its own field dict, to fill in
+            fields = version.__dict__
             fields["status"], fields["payout"] = result.status, result.payout
             fields["refund_reason"] = result.refund_reason
-            fields_set = bet.__pydantic_fields_set__
-            version = _new(Bet)
-            _set(version, "__dict__", fields)
-            _set(  # the result's fields count as set, as setting them would make them
-                version,
-                "__pydantic_fields_set__",
-                fields_set if type(fields_set) is AllFieldsSet else fields_set | _RESULT_FIELDS,
-            )
-            _set(version, "__pydantic_extra__", bet.__pydantic_extra__)
-            _set(version, "__pydantic_private__", bet.__pydantic_private__)
+            fields_set = version.__pydantic_fields_set__
+            if not fields_set.issuperset(_RESULT_FIELDS):  # a shared set has every field
+                fields_set.update(_RESULT_FIELDS)  # as setting them would
             stored[result.bet_id] = version
         self._undo.append((self._unrecord, _CALL, before))
 

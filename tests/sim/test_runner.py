@@ -163,9 +163,10 @@ def test_each_books_check_catches_its_own_breakage() -> None:
         return lambda: store.bets.__setitem__(settled.id, settled)
 
     def alter_audit() -> Callable[[], None]:
-        record = store.audit[len(store.audit) // 2]
-        store.audit[len(store.audit) // 2] = replace(record, actor="someone else")
-        return lambda: store.audit.__setitem__(len(store.audit) // 2, record)
+        middle = len(store.audit) // 2
+        record = store.audit[middle]
+        store.audit[middle] = replace(record, actor="someone else")
+        return lambda: store.audit.__setitem__(middle, record)
 
     def fill_escrow() -> Callable[[], None]:
         # a balanced change of the books: a user's lamport moved into a closed room's escrow
