@@ -20,6 +20,7 @@ from rooms_core.ports.chain import (
     SignatureStatus,
     TransactionDetails,
     UnsignedTransfer,
+    page_of_signatures,
 )
 
 BLOCKHASH_LIFETIME = 150  # blocks, as on Solana
@@ -42,7 +43,8 @@ class InMemoryChain:
         self._hash_counter = 0
         self._blockhashes: dict[str, int] = {}  # blockhash -> last valid block height
         self._txs: dict[str, _Tx] = {}
-        self._log: dict[str, list[str]] = defaultdict(list)  # address -> signatures, oldest first
+        # address -> the signatures touching it, oldest first
+        self._log: dict[str, list[SignatureInfo]] = defaultdict(list)
         self._drop_responses = 0
         self._reject_sends = 0
         self.sends = 0
@@ -96,18 +98,8 @@ class InMemoryChain:
         until: str | None = None,
         limit: int = 1000,
     ) -> Result[list[SignatureInfo], ChainError]:
-        newest_first = list(reversed(self._log.get(address, [])))
-        if before is not None:
-            if before not in newest_first:
-                return Success([])
-            newest_first = newest_first[newest_first.index(before) + 1 :]
-        out: list[SignatureInfo] = []
-        for signature in newest_first:
-            if signature == until or len(out) >= limit:
-                break
-            tx = self._txs[signature].details
-            out.append(SignatureInfo(signature, tx.slot, not tx.succeeded))
-        return Success(out)
+        newest_first = self._log.get(address, [])[::-1]
+        return Success(page_of_signatures(newest_first, before, until, limit))
 
     async def transaction(self, signature: str) -> Result[TransactionDetails | None, ChainError]:
         tx = self._txs.get(signature)
@@ -211,5 +203,6 @@ class InMemoryChain:
         details = TransactionDetails(signature, self.height, succeeded, transfers)
         addresses = tuple(dict.fromkeys(a for t in transfers for a in (t.source, t.destination)))
         self._txs[signature] = _Tx(details, addresses)
+        info = SignatureInfo(signature, self.height, not succeeded)
         for address in addresses:
-            self._log[address].append(signature)
+            self._log[address].append(info)

@@ -28,6 +28,7 @@ from rooms_core.ports.chain import (
     SignatureStatus,
     TransactionDetails,
     UnsignedTransfer,
+    page_of_signatures,
 )
 
 BLOCKHASH_VALIDITY = 150
@@ -100,16 +101,8 @@ class LiteSvmChain:
         until: str | None = None,
         limit: int = 1000,
     ) -> Result[list[SignatureInfo], ChainError]:
-        newest_first = list(reversed(self._by_address.get(address, [])))
-        if before is not None:
-            positions = [i for i, s in enumerate(newest_first) if s.signature == before]
-            newest_first = newest_first[positions[0] + 1 :] if positions else []
-        page: list[SignatureInfo] = []
-        for info in newest_first:
-            if info.signature == until or len(page) >= limit:
-                break
-            page.append(info)
-        return Success(page)
+        newest_first = self._by_address.get(address, [])[::-1]
+        return Success(page_of_signatures(newest_first, before, until, limit))
 
     async def transaction(self, signature: str) -> Result[TransactionDetails | None, ChainError]:
         seen = self._seen.get(signature)

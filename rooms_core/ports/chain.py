@@ -38,6 +38,28 @@ class SignatureInfo:
     failed: bool
 
 
+def page_of_signatures(
+    newest_first: Sequence[SignatureInfo], before: str | None, until: str | None, limit: int
+) -> list[SignatureInfo]:
+    """One page of ``signatures_for_address`` over a newest-first history, as an RPC node
+    pages it: after ``before`` (nothing when ``before`` is unknown), up to but not
+    including ``until``, at most ``limit``. For adapters that keep the history themselves."""
+    start = 0
+    if before is not None:
+        for position, info in enumerate(newest_first):
+            if info.signature == before:
+                start = position + 1
+                break
+        else:
+            return []
+    page: list[SignatureInfo] = []
+    for info in newest_first[start:]:
+        if info.signature == until or len(page) >= limit:
+            break
+        page.append(info)
+    return page
+
+
 @dataclass(frozen=True, slots=True)
 class IncomingTransfer:
     """A SOL transfer in a transaction: one per System transfer instruction."""

@@ -145,6 +145,13 @@ async def test_signature_log_pages_newest_first_with_cursors() -> None:
     assert [s.signature for s in page] == [sigs[2], sigs[1]]
     since = (await chain.signatures_for_address(address, until=sigs[2])).unwrap()
     assert [s.signature for s in since] == [sigs[4], sigs[3]]
+    both = (await chain.signatures_for_address(address, before=sigs[4], until=sigs[1])).unwrap()
+    assert [s.signature for s in both] == [sigs[3], sigs[2]]
+    assert (await chain.signatures_for_address(address, before="unknown")).unwrap() == []
+    for info in newest:  # each entry tells its transaction's slot and outcome
+        details = (await chain.transaction(info.signature)).unwrap()
+        assert details is not None
+        assert (info.slot, info.failed) == (details.slot, not details.succeeded)
 
 
 async def test_one_transaction_can_pay_several_addresses() -> None:
