@@ -18,6 +18,7 @@ from rooms_core.errors import (
     NotDue,
     RoomNotFound,
     SettleError,
+    SettlementInProgress,
 )
 from rooms_core.models import BetStatus, NotificationKind, Observation, RefundReason, Side
 from rooms_core.notifications import notify, notify_many, save_room
@@ -33,6 +34,21 @@ _NOTIFICATION_BY_STATUS = {
 }
 
 
+async def _hold_open_room(
+    uow: UnitOfWork, room_id: int
+) -> Result[Room, RoomNotFound | AlreadySettled | SettlementInProgress]:
+    """The room, held for this unit of work, if it exists and has not closed yet."""
+    held = await uow.rooms.get_for_update(room_id)
+    if not isinstance(held, Success):
+        return Failure(held.failure())
+    room = held.unwrap()
+    if room is None:
+        return Failure(RoomNotFound(room_id))
+    if room.state.is_terminal:
+        return Failure(AlreadySettled(room.id, room.state.value))
+    return Success(room)
+
+
 async def advance_room(deps: Deps, *, room_id: int) -> Result[RoomState, LifecycleError]:
     """Apply whatever time-driven transition is due now.
 
@@ -42,14 +58,10 @@ async def advance_room(deps: Deps, *, room_id: int) -> Result[RoomState, Lifecyc
     """
     now = deps.clock.now()
     async with deps.uow() as uow:
-        held = await uow.rooms.get_for_update(room_id)
+        held = await _hold_open_room(uow, room_id)
         if not isinstance(held, Success):
             return Failure(held.failure())
         room = held.unwrap()
-        if room is None:
-            return Failure(RoomNotFound(room_id))
-        if room.state.is_terminal:
-            return Failure(AlreadySettled(room.id, room.state.value))
         if room.state in (RoomState.QUEUING, RoomState.OPEN) and now >= room.lock_at:
             if room.should_cancel_at_lock():
                 reason = (
@@ -98,14 +110,10 @@ async def settle_room(
     """
     now = deps.clock.now()
     async with deps.uow() as uow:
-        held = await uow.rooms.get_for_update(room_id)
+        held = await _hold_open_room(uow, room_id)
         if not isinstance(held, Success):
             return Failure(held.failure())
         room = held.unwrap()
-        if room is None:
-            return Failure(RoomNotFound(room_id))
-        if room.state.is_terminal:
-            return Failure(AlreadySettled(room.id, room.state.value))
         if instant:
             if not room.condition_met(observation.value):
                 return Failure(NotDue(room.id, room.settle_at))
@@ -144,12 +152,10 @@ async def void_room(
     an admin's decision (``actor``)."""
     now = deps.clock.now()
     async with deps.uow() as uow:
-        held = await uow.rooms.get_for_update(room_id)
+        held = await _hold_open_room(uow, room_id)
         if not isinstance(held, Success):
             return Failure(held.failure())
         room = held.unwrap()
-        if room is None:
-            return Failure(RoomNotFound(room_id))
         moved = room.void(reason, now)
         if not isinstance(moved, Success):
             return Failure(moved.failure())
