@@ -20,9 +20,9 @@ from rooms_core.ledger import (
 from rooms_core.models import BetStatus, Side
 from rooms_sim.agents import RoomView, Strategy, choose_side, choose_stake
 from rooms_sim.metrics import SimMetrics, busiest_minute, queue_waits
-from rooms_sim.report import write_json
+from rooms_sim.report import report_dict, write_json
 from rooms_sim.runner import run_simulation
-from rooms_sim.scenario import OutageWindow, Scenario, load_scenario
+from rooms_sim.scenario import OutageWindow, Scenario, available_scenarios, load_scenario
 from tests.support import START
 
 
@@ -87,6 +87,21 @@ def test_an_oracle_outage_over_settle_time_voids_rooms() -> None:
     assert metrics.rooms_by_state.get("VOID", 0) > 0
     assert "SETTLED" not in metrics.rooms_by_state or metrics.rooms_settled_instantly == 0
     assert all(metrics.invariants.values())
+
+
+@pytest.mark.parametrize("name", sorted(available_scenarios()))
+def test_every_bundled_scenario_runs_with_its_books_balanced(name: str) -> None:
+    # An hour of each (the stress day is a benchmark's load): a shipped scenario that no
+    # longer loads, or breaks a rule, is found here rather than by a researcher.
+    scenario = load_scenario(name)
+    metrics = run(scenario.model_copy(update={"duration_hours": min(1.0, scenario.duration_hours)}))
+    assert metrics.rooms_created > 0
+    assert metrics.bets_placed > 0
+    assert sum(metrics.rooms_by_state.values()) == metrics.rooms_created
+    assert metrics.invariants
+    assert all(metrics.invariants.values()), metrics.invariants
+    report = report_dict(metrics)
+    assert report["invariants"] == metrics.invariants
 
 
 def test_notification_load_counts_the_outbox(default_run: SimMetrics) -> None:
