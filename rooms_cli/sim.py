@@ -10,10 +10,6 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
-from rooms_sim.report import summary_table, write_json, write_markdown, write_plots
-from rooms_sim.runner import run_simulation
-from rooms_sim.scenario import ScenarioError, load_scenario
-
 
 def sim(
     scenario: Annotated[
@@ -42,6 +38,13 @@ def sim(
     Writes report.json, report.md and plots. Exits with status 1 if any books-balance
     invariant fails, 2 for a bad scenario or option.
     """
+    # Imported here, not at the top: every `rooms` command imports this module, and the
+    # simulator's imports (the container, pydantic settings, matplotlib's setup) take longer
+    # than the rest of `rooms --help` together.
+    from rooms_sim.report import summary_table, write_json, write_markdown, write_plots
+    from rooms_sim.runner import run_simulation
+    from rooms_sim.scenario import ScenarioError, load_scenario
+
     console = Console(stderr=True)
     try:
         loaded = load_scenario(scenario)

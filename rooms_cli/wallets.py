@@ -13,11 +13,10 @@ import anyio
 import typer
 from returns.result import Success
 
-from rooms_core.ports.signer import Signer
-from rooms_core.services.custody import Custody
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # imported where used: `rooms --help` loads this module, not the core
     from rooms_adapters.postgres.store import PostgresStore
+    from rooms_core.ports.signer import Signer
+    from rooms_core.services.custody import Custody
 
 HOT_WALLET_OWNER = "platform:hot"
 
@@ -87,6 +86,7 @@ async def open_custody(store: PostgresStore, rpc_url: str) -> tuple[Custody, Clo
     """The chain (the RPC endpoints, failing over in order), the signer and the hot
     wallet; and what to close at the end."""
     from rooms_adapters.solana.rpc_chain import SolanaRpcChain
+    from rooms_core.services.custody import Custody
 
     endpoints = [u.strip() for u in rpc_url.split(",") if u.strip()]
     chain = SolanaRpcChain(endpoints)

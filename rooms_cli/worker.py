@@ -12,10 +12,10 @@ import typer
 from rooms_adapters.system.event_loop import run_service
 from rooms_cli.db import DatabaseUrl, database_settings, redacted
 from rooms_cli.wallets import RpcUrls, WalletsNotReady, open_custody
-from rooms_core.services.workers import EngineSettings
 
 if TYPE_CHECKING:
     from rooms_adapters.postgres.store import PostgresSettings
+    from rooms_core.services.workers import EngineSettings
 
 log = logging.getLogger("rooms.worker")
 
@@ -63,6 +63,7 @@ def worker(
         format="%(asctime)s %(name)s %(levelname)s %(message)s",
     )
     from rooms_adapters.live import FEEDS
+    from rooms_core.services.workers import EngineSettings
 
     chosen = choose_feeds(feeds, FEEDS)
     settings = database_settings(database_url)

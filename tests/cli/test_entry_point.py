@@ -54,3 +54,26 @@ def test_the_console_script_leaves_its_objects_to_the_operating_system() -> None
     )
     assert done.returncode == 0, done.stderr
     assert "frozen: True" in done.stdout
+
+
+def test_help_and_version_load_no_part_of_rooms_they_do_not_run() -> None:
+    # `rooms --help` imports every command's module: each imports what its command runs
+    # inside the command, so listing the commands stays quick (the simulator's imports
+    # alone took longer than the rest of `rooms --help`).
+    script = (
+        "import sys\n"
+        "sys.argv = ['rooms', 'version']\n"
+        "from rooms_cli import main\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = ('rooms_sim', 'rooms_adapters.memory.container', 'rooms_core.services',\n"
+        "         'rooms_api', 'rooms_bot', 'dependency_injector', 'matplotlib')\n"
+        "print(sorted(m for m in sys.modules if m.startswith(heavy)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"
