@@ -49,11 +49,7 @@ def test_the_console_script_leaves_its_objects_to_the_operating_system() -> None
         "from rooms_cli import main\n"
         "main()\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
-    )
-    assert done.returncode == 0, done.stderr
-    assert "frozen: True" in done.stdout
+    assert "frozen: True" in _output_of(script)
 
 
 def test_help_and_version_load_no_part_of_rooms_they_do_not_run() -> None:
@@ -72,8 +68,13 @@ def test_help_and_version_load_no_part_of_rooms_they_do_not_run() -> None:
         "         'rooms_api', 'rooms_bot', 'dependency_injector', 'matplotlib')\n"
         "print(sorted(m for m in sys.modules if m.startswith(heavy)))\n"
     )
+    assert _output_of(script).strip().splitlines()[-1] == "[]"
+
+
+def _output_of(script: str) -> str:
+    """What a Python script run in a fresh interpreter prints; it must exit with 0."""
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip().splitlines()[-1] == "[]"
+    return done.stdout
