@@ -71,14 +71,28 @@ def dev_requirement(name: str) -> str:
 # interpreter; they run once, on the lowest supported Python, and every other run leaves them
 # out so the whole matrix stays within CI's time budget.
 NOT_HEAVY = ("-m", "not heavy")
+# The rest run in parallel worker processes (pytest-xdist), a test file to a worker: the
+# tests of one file share fixtures and, some of them, a Redis database, and each worker makes
+# its own PostgreSQL database. (Under xdist, schemathesis reports its per-operation tests as
+# one test per function; each operation is still called, and a failure names it.) The heavy
+# ones run after them, one at a time: some of them measure load or drive a browser.
+PARALLEL = ("-n", str(min(os.cpu_count() or 1, 4)), "--dist", "loadfile")
+
+
+def run_tests(session: nox.Session, *, heavy: bool) -> None:
+    if session.posargs:  # a selection given to the session runs as given, in one process
+        session.run("pytest", *session.posargs)
+        return
+    session.run("pytest", *NOT_HEAVY, *PARALLEL)
+    if heavy:
+        session.run("pytest", "-m", "heavy")
 
 
 @nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
     """The test suite, on every supported Python found here (the heavy tests on the first)."""
     install_project(session)
-    selection = () if session.python == PYTHONS[0] or session.posargs else NOT_HEAVY
-    session.run("pytest", *selection, *session.posargs)
+    run_tests(session, heavy=session.python == PYTHONS[0])
 
 
 @nox.session(python=PYTHONS[0])
@@ -86,7 +100,7 @@ def tests_lowest(session: nox.Session) -> None:
     """The test suite on the lowest versions of our direct dependencies: keeps the lower
     bounds in pyproject.toml honest."""
     install_project(session, "--resolution=lowest-direct")
-    session.run("pytest", *(() if session.posargs else NOT_HEAVY), *session.posargs)
+    run_tests(session, heavy=False)
 
 
 @nox.session(python=PYTHONS[0])
