@@ -183,38 +183,29 @@ def test_each_books_check_catches_its_own_breakage() -> None:
         store.audit[middle] = replace(record, actor="someone else")
         return lambda: store.audit.__setitem__(middle, record)
 
-    def fill_escrow() -> Callable[[], None]:
-        # a balanced change of the books: a user's lamport moved into a closed room's escrow
-        escrow, user = escrow_account(settled.room_id), user_account(settled.user_id)
-        entry = JournalEntry.transfer("test:escrow", EntryKind.BET, START, user, escrow, 1)
+    def post_directly(key: str, debit: str, credit: str, amount: int) -> Callable[[], None]:
+        """A balanced entry written straight into the store, past the ledger's refusals."""
+        entry = JournalEntry.transfer(key, EntryKind.BET, START, debit, credit, amount)
         store.entries[entry.key] = entry
-        store.balances[user] -= 1
-        store.balances[escrow] += 1
+        store.balances[debit] -= amount
+        store.balances[credit] += amount
 
         def undo() -> None:
             del store.entries[entry.key]
-            store.balances[user] += 1
-            store.balances[escrow] -= 1
+            store.balances[debit] += amount
+            store.balances[credit] -= amount
 
         return undo
+
+    def fill_escrow() -> Callable[[], None]:
+        # a user's lamport moved into a closed room's escrow
+        user, escrow = user_account(settled.user_id), escrow_account(settled.room_id)
+        return post_directly("test:escrow", user, escrow, 1)
 
     def overdraw() -> Callable[[], None]:
-        # a balanced entry that takes a user below zero, into another user's account
+        # a user taken below zero, into another user's account
         debtor, creditor = user_account(settled.user_id), user_account(settled.user_id + 1)
-        amount = store.balances[debtor] + 1
-        entry = JournalEntry.transfer(
-            "test:overdraw", EntryKind.BET, START, debtor, creditor, amount
-        )
-        store.entries[entry.key] = entry
-        store.balances[debtor] -= amount
-        store.balances[creditor] += amount
-
-        def undo() -> None:
-            del store.entries[entry.key]
-            store.balances[debtor] += amount
-            store.balances[creditor] -= amount
-
-        return undo
+        return post_directly("test:overdraw", debtor, creditor, store.balances[debtor] + 1)
 
     assert broken_by(reopen_bet) == {"every_bet_resolved"}
     assert broken_by(alter_audit) == {"audit_chain_valid"}
