@@ -71,21 +71,20 @@ def dev_requirement(name: str) -> str:
 # interpreter; they run once, on the lowest supported Python, and every other run leaves them
 # out so the whole matrix stays within CI's time budget.
 NOT_HEAVY = ("-m", "not heavy")
-# The rest run in parallel worker processes (pytest-xdist), a test file to a worker: the
-# tests of one file share fixtures and, some of them, a Redis database, and each worker makes
-# its own PostgreSQL database. (Under xdist, schemathesis reports its per-operation tests as
-# one test per function; each operation is still called, and a failure names it.) The heavy
-# ones run after them, one at a time: some of them measure load or drive a browser.
-PARALLEL = ("-n", str(min(os.cpu_count() or 1, 4)), "--dist", "loadfile")
+# One pytest process per session, its tests in parallel worker processes (pytest-xdist) in
+# the groups `tests/conftest.py` gives them: a test file to a worker (a file's tests share
+# fixtures and, some of them, a Redis database; each worker makes its own PostgreSQL
+# database), and all the heavy tests, one after another, in one worker beside the others.
+# (Under xdist, schemathesis reports its per-operation tests as one test per function; each
+# operation is still called, and a failure names it.)
+PARALLEL = ("-n", str(min(os.cpu_count() or 1, 4)), "--dist", "loadgroup")
 
 
 def run_tests(session: nox.Session, *, heavy: bool) -> None:
     if session.posargs:  # a selection given to the session runs as given, in one process
         session.run("pytest", *session.posargs)
-        return
-    session.run("pytest", *NOT_HEAVY, *PARALLEL)
-    if heavy:
-        session.run("pytest", "-m", "heavy")
+    else:
+        session.run("pytest", *PARALLEL, *(() if heavy else NOT_HEAVY))
 
 
 @nox.session(python=PYTHONS)
