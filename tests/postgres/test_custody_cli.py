@@ -17,7 +17,6 @@ from solders.keypair import Keypair
 
 from rooms_adapters.solana.local_signer import LocalSigner, MasterKey
 from rooms_adapters.solana.postgres_vault import PostgresKeyVault, PostgresWalletDirectory
-from rooms_adapters.solana.turnkey_signer import TurnkeySettings, TurnkeySigner
 from rooms_core.models import WithdrawalState
 from rooms_core.services import users, wallet
 from tests.adapters.solana.rpc_server import LiteSvmRpcServer
@@ -113,6 +112,10 @@ def test_the_audit_needs_an_rpc_url_and_a_hot_wallet(pg_database: str) -> None:
 
 
 async def test_the_worker_runs_custody_on_turnkey_when_configured(pg_database: str) -> None:
+    # imported here, not at the top: the signer's types take seconds to import, and every
+    # test process collects this module (tests/adapters/solana/test_turnkey_signer.py)
+    from rooms_adapters.solana.turnkey_signer import TurnkeySettings, TurnkeySigner
+
     platform, pg = await pg_platform(pg_database)
     public, private = api_key()
     turnkey = FakeTurnkey(public)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
@@ -14,12 +15,13 @@ from solders.pubkey import Pubkey
 from solders.signature import Signature
 
 from rooms_adapters.solana.litesvm_chain import LiteSvmChain
-from rooms_adapters.solana.turnkey_signer import (
-    InMemoryWalletDirectory,
-    TurnkeySettings,
-    TurnkeySigner,
-)
 from tests.adapters.solana.turnkey_server import ORGANIZATION, FakeTurnkey
+
+if TYPE_CHECKING:
+    from rooms_adapters.solana.turnkey_signer import TurnkeySigner
+
+# The signer is imported where a test uses it: it imports turnkey-sdk-types (1,361 pydantic
+# models, 5-25 s), and every test process collects this module, also those that never run it.
 
 
 def api_key() -> tuple[str, str]:
@@ -32,6 +34,12 @@ def api_key() -> tuple[str, str]:
 
 @pytest.fixture
 async def turnkey() -> AsyncIterator[tuple[FakeTurnkey, TurnkeySigner, str]]:
+    from rooms_adapters.solana.turnkey_signer import (
+        InMemoryWalletDirectory,
+        TurnkeySettings,
+        TurnkeySigner,
+    )
+
     public, private = api_key()
     server = FakeTurnkey(public)
     settings = TurnkeySettings(ORGANIZATION, public, private, server.url, poll_interval=0.01)
@@ -66,6 +74,12 @@ async def test_stamped_requests_create_a_wallet_and_sign_what_litesvm_accepts(
 async def test_a_request_stamped_with_another_key_is_refused(
     turnkey: tuple[FakeTurnkey, TurnkeySigner, str],
 ) -> None:
+    from rooms_adapters.solana.turnkey_signer import (
+        InMemoryWalletDirectory,
+        TurnkeySettings,
+        TurnkeySigner,
+    )
+
     server, _, _ = turnkey
     other_public, other_private = api_key()
     settings = TurnkeySettings(ORGANIZATION, other_public, other_private, server.url)
