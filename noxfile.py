@@ -71,13 +71,16 @@ def dev_requirement(name: str) -> str:
 # interpreter; they run once, on the lowest supported Python, and every other run leaves them
 # out so the whole matrix stays within CI's time budget.
 NOT_HEAVY = ("-m", "not heavy")
-# One pytest process per session, its tests in parallel worker processes (pytest-xdist) in
-# the groups `tests/conftest.py` gives them: a test file to a worker (a file's tests share
-# fixtures and, some of them, a Redis database; each worker makes its own PostgreSQL
-# database), and all the heavy tests, one after another, in one worker beside the others.
+# One pytest process per session, its tests in parallel worker processes (pytest-xdist), a
+# test file to a worker (a file's tests share fixtures and, some of them, a Redis database;
+# each worker makes its own PostgreSQL database). `loadfile`, not `loadgroup` with marks
+# given at collection: xdist's worker reads the marks before a conftest hook can add them,
+# and pytest 9.2's node ids drop the group xdist 3.8 writes into them
+# (pytest-dev/pytest-xdist#1386), so those groups were never kept and the two Redis tests of
+# one file ran at once on two workers, one emptying the database under the other.
 # (Under xdist, schemathesis reports its per-operation tests as one test per function; each
 # operation is still called, and a failure names it.)
-PARALLEL = ("-n", str(min(os.cpu_count() or 1, 4)), "--dist", "loadgroup")
+PARALLEL = ("-n", str(min(os.cpu_count() or 1, 4)), "--dist", "loadfile")
 
 
 def run_tests(session: nox.Session, *, heavy: bool) -> None:
